@@ -1,0 +1,185 @@
+"""The ``inkling`` command. Settings are read here, once, and passed down."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from inkling.config import Settings, load_settings
+from inkling.errors import ConfigError, InklingError
+from inkling.instrument import instrument_message
+from inkling.server import Services, build_app
+from inkling.signals.reading import read_message
+from inkling.store import MessageRecord
+from inkling.tokens import KEY_FILE, KeyFile, new_message_id
+
+app = typer.Typer(
+    name="inkling",
+    help="Honest email tracking for customer-support teams.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+keys_app = typer.Typer(
+    help="Token keys: rotate them without breaking old links.", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
+
+
+def main() -> None:
+    """Entry point: runs the app and turns Inkling's errors into one clear line."""
+    try:
+        app()
+    except ConfigError as exc:
+        _fail(str(exc), code=2)
+    except InklingError as exc:
+        _fail(str(exc))
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    _say(f"inkling: {message}")
+    raise SystemExit(code)
+
+
+def _say(line: str) -> None:
+    """One plain line on stderr (never re-wrapped, so it can be grepped)."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def _settings(**overrides: object) -> Settings:
+    return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Run the tracker (pixel and redirect) on HOST:PORT (default 127.0.0.1:8080)."""
+    import uvicorn
+
+    settings = _settings(host=host, port=port)
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    services = Services.open(settings)
+    _say(
+        f"Inkling on http://{settings.host}:{settings.port}  (links point at {settings.base_url}, "
+        f"data in {settings.data_dir})"
+    )
+    uvicorn.run(
+        build_app(services),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_level=log_level.lower(),
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        server_header=False,
+    )
+
+
+@app.command()
+def instrument(
+    file: Annotated[
+        Path, typer.Argument(help="The message (.eml), or - for stdin.", allow_dash=True)
+    ],
+    workflow: Annotated[str | None, typer.Option(help="Workflow the message belongs to.")] = None,
+    ticket: Annotated[str | None, typer.Option(help="Helpdesk ticket id.")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Public tracker URL for the links.")] = None,
+) -> None:
+    """Register a message and write its tracked MIME to stdout."""
+    settings = _settings(base_url=base_url)
+    raw = _read_input(file)
+    services = Services.open(settings)
+    sent_at = int(time.time())
+    result = instrument_message(
+        raw,
+        codec=services.codec,
+        base_url=settings.base_url,
+        message=new_message_id(),
+        sent_at=sent_at,
+        max_bytes=settings.max_message_bytes,
+    )
+    record = MessageRecord(
+        id=result.message,
+        message_id=result.message_id,
+        workflow=workflow,
+        ticket=ticket,
+        subject=result.subject,
+        sent_at=sent_at,
+        links_total=len(result.links),
+    )
+    services.store.register_message(record, result.links)
+    for warning in result.warnings:
+        _say(f"inkling: warning: {warning}")
+    if result.html_parts == 0:
+        _say("inkling: warning: no HTML part, so no open pixel")
+    _say(
+        f"inkling: registered {result.message_id} as {result.message} "
+        f"({len(result.links)} tracked links)"
+    )
+    sys.stdout.buffer.write(result.mime)
+    sys.stdout.buffer.flush()
+
+
+@app.command()
+def reading(
+    message: Annotated[str, typer.Argument(help="Message-ID header value or Inkling's id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+    limit: Annotated[int | None, typer.Option(help="Show at most this many events.", min=0)] = None,
+) -> None:
+    """What happened to one message after it was sent."""
+    services = Services.open(_settings())
+    result = read_message(services.store, message, limit=limit)
+    if as_json:
+        print(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
+        return
+    out = Console()
+    out.print(
+        f"[bold]{result.message.message_id}[/bold]  (Inkling id {result.message.id})",
+        highlight=False,
+    )
+    out.print(result.sentence, markup=False, highlight=False)
+    table = Table("when", "kind", "verdict", "link", "client", box=None)
+    for event in result.as_json()["events"]:
+        table.add_row(
+            event["ts"],
+            event["kind"],
+            event["verdict"],
+            event["url"] or "",
+            event["user_agent"] or "",
+        )
+    if result.events:
+        out.print(table)
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Make a fresh key current. Links made earlier keep working with their own key."""
+    settings = _settings()
+    key_file = KeyFile(settings.data_dir / KEY_FILE)
+    if not key_file.path.exists():
+        key_file.create()
+    ident = key_file.rotate()
+    older = len(key_file.read().secrets) - 1
+    _say(f"key {ident} is now current for new links; {older} older key(s) still open old links")
+
+
+def _read_input(file: Path) -> bytes:
+    if str(file) == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        raise InklingError(f"cannot read {file}: {exc.strerror}") from exc

@@ -1,0 +1,41 @@
+"""Inkling's exceptions, as one tree.
+
+    InklingError
+    ├── ConfigError          a setting is missing or malformed
+    ├── TokenError           a token failed to decode or authenticate
+    ├── KeyStoreError        the token key file is missing, unreadable or corrupt
+    ├── InstrumentError      a message cannot be instrumented (not MIME, too large, ...)
+    └── StoreError           the database refused or could not be reached
+        └── UnknownMessage   no message with that id or Message-ID
+
+Library errors are translated into these at the edge (``raise ... from exc``), so the CLI
+can print one clear line instead of a traceback.
+"""
+
+
+class InklingError(Exception):
+    """Base of every error Inkling raises on purpose."""
+
+
+class ConfigError(InklingError):
+    """A setting is missing or malformed."""
+
+
+class TokenError(InklingError):
+    """A token failed to decode or to authenticate."""
+
+
+class KeyStoreError(InklingError):
+    """The key file cannot be read, written or understood."""
+
+
+class InstrumentError(InklingError):
+    """A message cannot be instrumented."""
+
+
+class StoreError(InklingError):
+    """The database refused an operation or could not be reached."""
+
+
+class UnknownMessage(StoreError):
+    """No message matches the given id or Message-ID."""

@@ -1,0 +1,113 @@
+"""Group commit: many hits, one transaction, every response after its event is durable.
+
+Each request hands its event to :meth:`Recorder.record` and awaits it. A single writer
+takes everything queued so far, commits it as one batch in a worker thread, and then
+releases all those requests together; hits that arrive meanwhile form the next batch. Under
+load a batch grows to cover the time of one commit, so the cost of an fsync is shared by
+hundreds of hits instead of paid by each.
+
+If the database refuses a batch, it goes to the disk spool (fsynced) instead, and is moved
+into the database once it answers again. Closing the recorder flushes everything queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+
+from inkling.events.model import Event
+from inkling.events.spool import Spool
+from inkling.store import Store
+
+log = logging.getLogger(__name__)
+
+SPOOL_RETRY_SECONDS = 5.0
+
+
+class RecorderClosed(RuntimeError):
+    """The recorder no longer accepts events (the server is shutting down)."""
+
+
+class Recorder:
+    def __init__(self, store: Store, spool: Spool, *, batch_max: int = 512) -> None:
+        self._store = store
+        self._spool = spool
+        self._batch_max = batch_max
+        self._pending: list[tuple[Event, asyncio.Future[None]]] = []
+        self._wake = asyncio.Event()
+        self._closing = False
+        self._writer: asyncio.Task[None] | None = None
+        self._next_drain = 0.0
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self._drain_spool)
+        self._writer = asyncio.create_task(self._run(), name="inkling-recorder")
+
+    async def record(self, event: Event) -> None:
+        """Queue ``event`` and return once it is committed (or fsynced to the spool)."""
+        if self._closing:
+            raise RecorderClosed("the recorder is closed")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((event, future))
+        self._wake.set()
+        await future
+
+    async def close(self) -> None:
+        """Stop taking events, write everything queued, and stop the writer."""
+        self._closing = True
+        self._wake.set()
+        if self._writer is not None:
+            await self._writer
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                batch = self._pending[: self._batch_max]
+                del self._pending[: self._batch_max]
+                await self._commit(batch)
+            if self._closing:
+                return
+
+    async def _commit(self, batch: list[tuple[Event, asyncio.Future[None]]]) -> None:
+        events = [event for event, _ in batch]
+        try:
+            await asyncio.to_thread(self._write, events)
+        except Exception as exc:  # the spool failed too: the hits cannot be acknowledged
+            log.exception("could not record %d events", len(events))
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for _, future in batch:
+            if not future.done():
+                future.set_result(None)
+
+    def _write(self, events: Sequence[Event]) -> None:
+        """Commit to the database, or fsync to the spool if the database refuses."""
+        if self._spool.pending() and time.monotonic() >= self._next_drain:
+            self._drain_spool()
+        if self._spool.pending():
+            self._spool.append(events)  # keep order: the database is still behind the spool
+            return
+        try:
+            self._store.insert_events(events)
+        except Exception:
+            log.warning("database refused %d events; spooling them to disk", len(events))
+            self._spool.append(events)
+            self._next_drain = time.monotonic() + SPOOL_RETRY_SECONDS
+
+    def _drain_spool(self) -> None:
+        try:
+            spooled = self._spool.take()
+            self._store.insert_events(spooled)  # one transaction: all or none
+            self._spool.done()
+        except Exception:
+            log.warning("database still unavailable; %s keeps the spooled events", self._spool.path)
+            self._next_drain = time.monotonic() + SPOOL_RETRY_SECONDS
+        else:
+            if spooled:
+                log.info("moved %d spooled events into the database", len(spooled))

@@ -1,0 +1,195 @@
+"""Byte-faithful link rewriting for HTML mail.
+
+The HTML is never parsed into a tree and written back: that would reflow entities,
+attribute quotes, conditional comments and whitespace that Outlook and friends depend on.
+Instead one scanner walks the bytes the way an HTML tokenizer would, just far enough to
+know where link attributes are, and splices new values into exactly those spans. All else
+is copied through unchanged, and the pixel goes in before the last ``</body``.
+
+What the scanner knows:
+
+* ordinary comments are skipped, but the inside of an Outlook conditional comment
+  (``<!--[if mso]> ... <![endif]-->``) is markup Outlook renders, so it is scanned: that is
+  where VML buttons (``<v:roundrect href>``, ``<v:rect href>``) live;
+* ``script``, ``style``, ``title``, ``textarea`` and ``xmp`` hold raw text, never links;
+* ``<a>``, ``<area>``, ``<v:roundrect>`` and ``<v:rect>`` have their ``href`` rewritten
+  unless they carry ``data-inkling="off"``.
+
+The scanner works on bytes for every charset in which ASCII characters are themselves
+(UTF-8, the ISO-8859 and Windows families, the East Asian multi-byte sets). For the few
+that are not (UTF-16, UTF-7, ISO-2022), the text is transcoded to UTF-8 and back.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass, field
+
+from inkling.instrument.links import MessageLinks
+
+_SCAN = re.compile(
+    rb"<(?:"
+    rb"(?P<cond>!--\[if[^\]>]*\]>)"
+    rb"|(?P<comment>!--)"
+    rb"|(?P<raw>script|style|title|textarea|xmp)(?=[\s/>])"
+    rb"|(?P<link>a|area|v:roundrect|v:rect)(?=[\s/>])"
+    rb"|(?P<body>/body)(?=[\s/>])"
+    rb")",
+    re.IGNORECASE,
+)
+_COMMENT_END = re.compile(rb"--!?>")
+_ATTRIBUTE = re.compile(
+    rb"""[\s/]*(?:(?P<end>>)|(?P<name>[^\s"'>/=][^\s"'>/=]*)"""
+    rb"""(?:\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<uq>[^\s>]*)))?)"""
+)
+_RAW_END = {
+    name: re.compile(rb"</" + name + rb"[\s/>]", re.IGNORECASE)
+    for name in (b"script", b"style", b"title", b"textarea", b"xmp")
+}
+_NOT_ASCII_SAFE = ("utf_16", "utf_32", "utf_7", "iso2022", "hz")
+
+PIXEL_STYLE = (
+    "display:block;width:1px;height:1px;max-width:1px;max-height:1px;"
+    "border:0;margin:0;padding:0;overflow:hidden"
+)
+
+
+@dataclass
+class HtmlResult:
+    html: bytes
+    links_seen: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def pixel_tag(url: str) -> bytes:
+    return (
+        f'<img src="{url}" width="1" height="1" alt="" border="0" style="{PIXEL_STYLE}">'
+    ).encode("ascii")
+
+
+def rewrite_html(
+    data: bytes, charset: str, links: MessageLinks, *, pixel: bytes | None
+) -> HtmlResult:
+    """Rewrite the links in ``data`` (HTML in ``charset``) and insert ``pixel``."""
+    codec = _codec_name(charset)
+    if codec is not None and codec.startswith(_NOT_ASCII_SAFE):
+        return _rewrite_transcoded(data, codec, links, pixel)
+    return _Rewriter(data, codec or "latin-1", links).run(pixel)
+
+
+def _codec_name(charset: str) -> str | None:
+    try:
+        return codecs.lookup(charset).name.replace("-", "_")
+    except LookupError:
+        return None
+
+
+def _rewrite_transcoded(
+    data: bytes, codec: str, links: MessageLinks, pixel: bytes | None
+) -> HtmlResult:
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError:
+        return HtmlResult(data, warnings=[f"HTML is not valid {codec}; left untracked"])
+    result = _Rewriter(text.encode("utf-8"), "utf-8", links, query_charset=codec).run(pixel)
+    result.html = result.html.decode("utf-8").encode(codec)
+    return result
+
+
+class _Rewriter:
+    def __init__(
+        self, data: bytes, charset: str, links: MessageLinks, query_charset: str | None = None
+    ) -> None:
+        self.data = data
+        self.charset = charset
+        self.query_charset = query_charset or charset
+        self.links = links
+        self.edits: list[tuple[int, int, bytes]] = []
+        self.body_close: int | None = None
+        self.result = HtmlResult(data)
+
+    def run(self, pixel: bytes | None) -> HtmlResult:
+        self._scan()
+        if pixel is not None:
+            at = len(self.data) if self.body_close is None else self.body_close
+            self.edits.append((at, at, pixel))
+        self.result.html = self._apply()
+        return self.result
+
+    def _scan(self) -> None:
+        data, pos = self.data, 0
+        while (match := _SCAN.search(data, pos)) is not None:
+            kind = match.lastgroup
+            pos = match.end()
+            if kind == "link":
+                pos = self._link_tag(pos)
+            elif kind == "comment":
+                pos = _comment_end(data, pos)
+            elif kind == "raw":
+                end = _RAW_END[match.group("raw").lower()].search(data, pos)
+                pos = len(data) if end is None else end.start()
+            elif kind == "body":
+                self.body_close = match.start()
+            # "cond": keep scanning inside the conditional comment
+
+    def _link_tag(self, pos: int) -> int:
+        """Parse the attributes of a link tag starting at ``pos``; return where it ends."""
+        data = self.data
+        href: tuple[int, int] | None = None
+        tracking_off = False
+        while pos < len(data):
+            attribute = _ATTRIBUTE.match(data, pos)
+            if attribute is None or attribute.end() == pos:
+                pos += 1
+                continue
+            pos = attribute.end()
+            if attribute.group("end"):
+                break
+            name = attribute.group("name").lower()
+            value_group = next(
+                (g for g in ("dq", "sq", "uq") if attribute.group(g) is not None), None
+            )
+            if name == b"href" and href is None and value_group is not None:
+                href = attribute.span(value_group)
+            elif name == b"data-inkling" and value_group is not None:
+                tracking_off = attribute.group(value_group).strip().lower() == b"off"
+        else:
+            return pos  # the tag never closes: not a tag a client would render
+        if href is not None and not tracking_off:
+            self._rewrite_href(*href)
+        return pos
+
+    def _rewrite_href(self, start: int, end: int) -> None:
+        self.result.links_seen += 1
+        raw = self.data[start:end]
+        try:
+            value = raw.decode(self.charset)
+        except UnicodeDecodeError:
+            self.result.warnings.append(f"link at byte {start} is not valid {self.charset}")
+            return
+        tracked = self.links.track_attribute(value, self.query_charset)
+        if tracked is not None:
+            self.edits.append((start, end, tracked.encode("ascii")))
+
+    def _apply(self) -> bytes:
+        if not self.edits:
+            return self.data
+        self.edits.sort(key=lambda edit: edit[0])
+        pieces, last = [], 0
+        for start, end, replacement in self.edits:
+            pieces.append(self.data[last:start])
+            pieces.append(replacement)
+            last = end
+        pieces.append(self.data[last:])
+        return b"".join(pieces)
+
+
+def _comment_end(data: bytes, pos: int) -> int:
+    """Where a comment that opened just before ``pos`` ends (``<!-->`` is empty)."""
+    if data.startswith(b">", pos):
+        return pos + 1
+    if data.startswith(b"->", pos):
+        return pos + 2
+    end = _COMMENT_END.search(data, pos)
+    return len(data) if end is None else end.end()

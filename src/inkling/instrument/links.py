@@ -1,0 +1,52 @@
+"""The links of one message: which to track, their indexes, and their tracker URLs.
+
+Each distinct target gets one index and one token, shared by the HTML and the text part,
+so ``links_total`` counts what the customer can actually choose between.
+"""
+
+from __future__ import annotations
+
+from inkling.instrument.urls import clean_url, decode_attribute, is_web_url, to_uri
+from inkling.tokens import TokenCodec
+
+PIXEL_PATH = "/t/o/"
+CLICK_PATH = "/t/c/"
+
+
+class MessageLinks:
+    """Hands out tracker URLs for the links of one message."""
+
+    def __init__(self, codec: TokenCodec, base_url: str, message: str, sent_at: int) -> None:
+        self._codec = codec
+        self._base = base_url.rstrip("/")
+        self._tracker_prefixes = (self._base + CLICK_PATH, self._base + PIXEL_PATH)
+        self._message = message
+        self._sent_at = sent_at
+        self._tracked: dict[str, str] = {}
+        self.urls: list[str] = []
+
+    def track_attribute(self, raw_value: str, query_charset: str) -> str | None:
+        """The tracker URL to put in an href attribute, or None to leave it alone.
+
+        ``raw_value`` is the attribute value as written (character references intact).
+        """
+        return self.track(decode_attribute(raw_value), query_charset)
+
+    def track(self, href: str, query_charset: str = "utf-8") -> str | None:
+        """The tracker URL for a decoded link, or None for mailto:, #, cid:, relative
+        links and links that already point at this tracker."""
+        url = clean_url(href)
+        if not is_web_url(url) or url.startswith(self._tracker_prefixes):
+            return None
+        target = to_uri(url, query_charset)
+        tracked = self._tracked.get(target)
+        if tracked is None:
+            token = self._codec.click_token(self._message, len(self.urls), self._sent_at, target)
+            tracked = f"{self._base}{CLICK_PATH}{token}"
+            self._tracked[target] = tracked
+            self.urls.append(target)
+        return tracked
+
+    def pixel_url(self) -> str:
+        token = self._codec.open_token(self._message, self._sent_at)
+        return f"{self._base}{PIXEL_PATH}{token}.gif"

@@ -1,0 +1,192 @@
+"""Instrument a whole message: find its HTML and text parts, rewrite them, splice them back.
+
+Only the bodies of the parts Inkling instruments change, each re-encoded in the transfer
+encoding it came in; headers, other parts, preambles and boundaries are copied as bytes. A
+forwarded message (``message/rfc822``) and attachments are left alone: their links belong
+to someone else's mail.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass, field
+from email.header import decode_header, make_header
+from email.utils import make_msgid, parseaddr
+
+from inkling.errors import InstrumentError
+from inkling.instrument.html import pixel_tag, rewrite_html
+from inkling.instrument.links import MessageLinks
+from inkling.instrument.mime import Entity, looks_like_message, parse_entity
+from inkling.instrument.text import rewrite_text
+from inkling.tokens import TokenCodec
+
+DEFAULT_MAX_BYTES = 25 * 1024 * 1024
+_LINE_LIMIT = 998
+
+
+@dataclass
+class Instrumented:
+    """The tracked message and what Inkling needs to register it."""
+
+    mime: bytes
+    message: str
+    message_id: str
+    subject: str | None
+    sent_at: int
+    links: list[str]
+    html_parts: int = 0
+    text_parts: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Replacement:
+    start: int
+    end: int
+    data: bytes
+
+
+def instrument_message(
+    raw: bytes,
+    *,
+    codec: TokenCodec,
+    base_url: str,
+    message: str,
+    sent_at: int,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    pixel: bool = True,
+) -> Instrumented:
+    """Rewrite the links of ``raw`` and add the open pixel; see the module docstring.
+
+    Raises InstrumentError for input that is not a message or is over ``max_bytes``.
+    """
+    if len(raw) > max_bytes:
+        raise InstrumentError(
+            f"message is {len(raw) / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit "
+            "(INKLING_MAX_MESSAGE_BYTES)"
+        )
+    if not looks_like_message(raw):
+        raise InstrumentError("not a MIME message: it does not start with a header block")
+    root = parse_entity(raw)
+    links = MessageLinks(codec, base_url, message, sent_at)
+    result = Instrumented(raw, message, "", _subject(root), sent_at, links.urls)
+    leaves = [leaf for leaf in root.leaves() if not leaf.is_attachment]
+    replacements: list[_Replacement] = []
+    pixel_bytes = pixel_tag(links.pixel_url()) if pixel else None
+    for leaf in leaves:
+        if leaf.content_type == "text/html":
+            replacement = _instrument_html(raw, leaf, links, pixel_bytes, result)
+            replacements.extend(replacement)
+            result.html_parts += 1
+    for leaf in leaves:
+        if leaf.content_type == "text/plain":
+            replacements.extend(_instrument_text(raw, leaf, links, result))
+            result.text_parts += 1
+    message_id = str(root.headers.get("message-id", "")).strip()
+    header_insert = b""
+    if not message_id:
+        message_id = make_msgid(domain=_sender_domain(root))
+        header_insert = b"Message-ID: " + message_id.encode("ascii") + _line_ending(raw)
+        result.warnings.append(f"the message had no Message-ID; added {message_id}")
+    result.message_id = message_id
+    result.mime = header_insert + _splice(raw, replacements)
+    return result
+
+
+def _instrument_html(
+    raw: bytes, leaf: Entity, links: MessageLinks, pixel: bytes | None, result: Instrumented
+) -> list[_Replacement]:
+    body = _decode_body(raw, leaf, result)
+    if body is None:
+        return []
+    rewritten = rewrite_html(body, leaf.charset, links, pixel=pixel)
+    result.warnings.extend(rewritten.warnings)
+    if rewritten.html == body:
+        return []
+    return [_Replacement(leaf.body_start, leaf.end, _encode_body(rewritten.html, leaf, raw))]
+
+
+def _instrument_text(
+    raw: bytes, leaf: Entity, links: MessageLinks, result: Instrumented
+) -> list[_Replacement]:
+    body = _decode_body(raw, leaf, result)
+    if body is None:
+        return []
+    charset = leaf.charset
+    try:
+        text = body.decode(charset, errors="surrogateescape")
+    except LookupError:
+        charset = "latin-1"
+        text = body.decode(charset)
+    rewritten = rewrite_text(text, links, charset).encode(charset, errors="surrogateescape")
+    if rewritten == body:
+        return []
+    return [_Replacement(leaf.body_start, leaf.end, _encode_body(rewritten, leaf, raw))]
+
+
+def _decode_body(raw: bytes, leaf: Entity, result: Instrumented) -> bytes | None:
+    """The part's content with its transfer encoding undone, or None to leave it alone."""
+    body = raw[leaf.body_start : leaf.end]
+    encoding = leaf.transfer_encoding
+    if encoding == "base64":
+        cleaned = re.sub(rb"[^A-Za-z0-9+/]", b"", body)
+        try:
+            return base64.b64decode(cleaned + b"=" * (-len(cleaned) % 4), validate=True)
+        except binascii.Error:
+            result.warnings.append(f"a {leaf.content_type} part has broken base64; left untracked")
+            return None
+    if encoding == "quoted-printable":
+        return binascii.a2b_qp(body)
+    if encoding in ("7bit", "8bit", "binary", ""):
+        return body
+    result.warnings.append(f"a {leaf.content_type} part has unknown encoding {encoding!r}")
+    return None
+
+
+def _encode_body(content: bytes, leaf: Entity, raw: bytes) -> bytes:
+    """``content`` in the part's own transfer encoding and line endings."""
+    newline = _line_ending(raw[leaf.header_start : leaf.body_start])
+    encoding = leaf.transfer_encoding
+    if encoding == "base64":
+        encoded = base64.b64encode(content)
+        lines = [encoded[i : i + 76] for i in range(0, len(encoded), 76)]
+        ends_with_newline = raw[leaf.body_start : leaf.end].endswith(b"\n")
+        return newline.join(lines) + (newline if ends_with_newline else b"")
+    if encoding == "quoted-printable":
+        encoded = binascii.b2a_qp(content, istext=True)
+        if newline == b"\r\n":
+            encoded = re.sub(rb"(?<!\r)\n", b"\r\n", encoded)
+        return encoded
+    return content
+
+
+def _splice(raw: bytes, replacements: list[_Replacement]) -> bytes:
+    pieces, last = [], 0
+    for item in sorted(replacements, key=lambda r: r.start):
+        pieces += [raw[last : item.start], item.data]
+        last = item.end
+    pieces.append(raw[last:])
+    return b"".join(pieces)
+
+
+def _line_ending(raw: bytes) -> bytes:
+    newline = raw.find(b"\n")
+    return b"\r\n" if newline > 0 and raw[newline - 1 : newline] == b"\r" else b"\n"
+
+
+def _subject(root: Entity) -> str | None:
+    value = root.headers.get("subject")
+    if value is None:
+        return None
+    try:
+        return str(make_header(decode_header(str(value))))
+    except (UnicodeError, LookupError, ValueError):
+        return str(value)
+
+
+def _sender_domain(root: Entity) -> str:
+    _, address = parseaddr(str(root.headers.get("from", "")))
+    domain = address.rpartition("@")[2].strip()
+    return domain if re.fullmatch(r"[A-Za-z0-9.-]+", domain) else "inkling.invalid"

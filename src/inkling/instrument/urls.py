@@ -1,0 +1,129 @@
+"""From an href as written to the URL a browser would request.
+
+Three steps, each as the WHATWG HTML and URL standards describe them:
+
+1. character references are decoded the way they are in attribute values (a named
+   reference without ``;`` followed by ``=`` or a letter or digit stays as written, so
+   ``?a=1&copy=2`` keeps its ``&copy``);
+2. leading and trailing spaces and control characters are stripped, and tabs and newlines
+   inside are removed;
+3. an IRI becomes a URI: the host goes through IDNA, non-ASCII elsewhere is
+   percent-encoded as UTF-8, except in the query of a document in a legacy charset, which
+   browsers encode in the document's charset.
+
+Existing ``%XX`` escapes are kept exactly: the redirect must land on the URL as written.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from html import unescape
+from html.entities import html5
+from urllib.parse import quote
+
+_REFERENCE = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[A-Za-z][A-Za-z0-9]*;?)")
+_LEGACY_NAMES = sorted((n for n in html5 if not n.endswith(";")), key=len, reverse=True)
+_TAB_NEWLINE = re.compile(r"[\t\n\r]")
+_STRIP = "".join(chr(c) for c in range(0x21))
+_HTTP = re.compile(r"https?:", re.IGNORECASE)
+# Printable ASCII that may stand in a URI as written; everything else gets %-encoded.
+_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"<>`')
+_UNICODE_CHARSETS = {
+    "utf-8",
+    "utf-16",
+    "utf-16-le",
+    "utf-16-be",
+    "utf-32",
+    "utf-32-le",
+    "utf-32-be",
+}
+
+
+def decode_attribute(value: str) -> str:
+    """``value`` with its character references decoded as in an HTML attribute."""
+    if "&" not in value:
+        return value
+    return _REFERENCE.sub(_decode_reference, value)
+
+
+def _decode_reference(match: re.Match[str]) -> str:
+    body = match.group(1)
+    if body.startswith("#") or body.endswith(";"):
+        if body.startswith("#") or body in html5:
+            return unescape(match.group(0))
+        return match.group(0)
+    following = match.string[match.end() : match.end() + 1]
+    for name in _LEGACY_NAMES:
+        if body.startswith(name):
+            rest = body[len(name) :] or following
+            if rest[:1] == "=" or rest[:1].isalnum():
+                return match.group(0)  # legacy rule for attributes: leave as written
+            return html5[name] + body[len(name) :]
+    return match.group(0)
+
+
+def clean_url(href: str) -> str:
+    """Strip surrounding whitespace and controls; remove tabs and newlines inside."""
+    return _TAB_NEWLINE.sub("", href.strip(_STRIP))
+
+
+def is_web_url(url: str) -> bool:
+    return _HTTP.match(url) is not None
+
+
+def to_uri(url: str, query_charset: str = "utf-8") -> str:
+    """The ASCII URI a browser requests for ``url`` (see the module docstring)."""
+    if url.isascii() and not any(c in url for c in ' "<>`') and url.isprintable():
+        return url
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return _escape(url, "utf-8")
+    authority_end = len(rest)
+    for delimiter in "/?#":
+        found = rest.find(delimiter)
+        if found != -1:
+            authority_end = min(authority_end, found)
+    authority, tail = rest[:authority_end], rest[authority_end:]
+    tail, hash_sign, fragment = tail.partition("#")
+    path, question, query = tail.partition("?")
+    query_encoding = _query_encoding(query_charset)
+    return (
+        scheme
+        + sep
+        + _ascii_authority(authority)
+        + _escape(path, "utf-8")
+        + question
+        + _escape(query, query_encoding)
+        + hash_sign
+        + _escape(fragment, "utf-8")
+    )
+
+
+def _escape(part: str, encoding: str) -> str:
+    if part.isascii() and part.isprintable() and not any(c in part for c in ' "<>`'):
+        return part
+    try:
+        return quote(part, safe=_SAFE, encoding=encoding, errors="strict")
+    except UnicodeEncodeError:
+        return quote(part, safe=_SAFE, encoding="utf-8")
+
+
+def _ascii_authority(authority: str) -> str:
+    if authority.isascii():
+        return _escape(authority, "utf-8")
+    userinfo, at, hostport = authority.rpartition("@")
+    host, colon, port = hostport.partition(":")
+    try:
+        ascii_host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        ascii_host = _escape(host, "utf-8")
+    return _escape(userinfo, "utf-8") + at + ascii_host + colon + port
+
+
+def _query_encoding(charset: str) -> str:
+    try:
+        name = codecs.lookup(charset).name
+    except LookupError:
+        return "utf-8"
+    return "utf-8" if name in _UNICODE_CHARSETS else name

@@ -1,0 +1,89 @@
+"""The composition root of ``inkling serve``: settings in, one ASGI app out.
+
+Everything the server needs is built here, once, from the settings, and handed down; no
+other module reads settings. The app answers the tracker paths itself and sends the rest
+to a small fallback (health check and 404) that the API and dashboard will replace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from inkling.config import Settings
+from inkling.events.recorder import Recorder
+from inkling.events.spool import Spool
+from inkling.store import Store
+from inkling.tokens import TokenCodec
+from inkling.tracker.app import ASGIApp, Receive, Scope, Send, Tracker
+from inkling.tracker.client import ClientAddress
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """The long-lived pieces a running Inkling is made of."""
+
+    settings: Settings
+    store: Store
+    codec: TokenCodec
+
+    @classmethod
+    def open(cls, settings: Settings) -> Services:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return cls(
+            settings=settings,
+            store=Store(settings.effective_database_url),
+            codec=TokenCodec.for_data_dir(settings.data_dir),
+        )
+
+
+def build_app(services: Services) -> ASGIApp:
+    """The ASGI app for ``inkling serve``, with a lifespan that starts and flushes the
+    recorder."""
+    settings = services.settings
+    recorder = Recorder(services.store, Spool(settings.data_dir), batch_max=settings.batch_max)
+    client = ClientAddress(settings.trusted_proxies, keep_full=settings.store_full_ip)
+    tracker = Tracker(services.codec, recorder.record, client, fallback=_Fallback(recorder))
+    return tracker
+
+
+class _Fallback:
+    """Lifespan, ``/healthz`` and 404 for everything that is not the tracker."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self._recorder = recorder
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            if scope["path"] == "/healthz":
+                await _json(send, 200, {"status": "ok"})
+            else:
+                await _json(send, 404, {"error": "not found"})
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self._recorder.start()
+                except Exception as exc:
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self._recorder.close()
+                log.info("recorder flushed; shutting down")
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+async def _json(send: Send, status: int, payload: object) -> None:
+    body = json.dumps(payload).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

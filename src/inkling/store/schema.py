@@ -1,0 +1,61 @@
+"""The tables, as SQLAlchemy Core. Migrations in ``migrations/versions`` create them.
+
+Times are Unix seconds (float for events, integer for sends): the same on SQLite and
+PostgreSQL, cheap to compare, and what the classifier works in.
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+messages = Table(
+    "messages",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("message_id", Text, nullable=False, unique=True),
+    Column("workflow", Text),
+    Column("ticket", Text),
+    Column("subject", Text),
+    Column("sent_at", BigInteger, nullable=False),
+    Column("links_total", Integer, nullable=False, default=0),
+)
+
+links = Table(
+    "links",
+    metadata,
+    Column("message", String(16), ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("url", Text, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("message", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("link", Integer),
+    Column("ts", Float, nullable=False),
+    Column("sent_at", BigInteger),
+    Column("ip", String(64)),
+    Column("user_agent", Text),
+    Column("method", String(8), nullable=False),
+    Column("headers", Text, nullable=False, default="{}"),
+    Column("verdict", String(16), nullable=False, default="unknown"),
+    Column("agent", String(64)),
+    Column("reasons", Text, nullable=False, default="[]"),
+    Index("ix_events_message_ts", "message", "ts"),
+)

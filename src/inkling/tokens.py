@@ -1,0 +1,290 @@
+"""Compact authenticated tokens for tracked links and pixels.
+
+A **click token** carries everything the redirect needs (message, link index, send time,
+target URL) sealed with AES-256-GCM-SIV, so the tracker answers without a database read and
+nobody can read or alter the target. Layout before base64url::
+
+    key id (1) | nonce (12) | sealed(message id (10) | link (2) | sent (4) | url) + tag (16)
+
+An **open token** is short and case-insensitive (base32), so it also fits in a VERP address::
+
+    key id (1) | AES block(message id (10) | sent (4) | zero (2)) | HMAC-SHA256 (10)
+
+Both carry a key id. ``inkling keys rotate`` adds a key and makes it current: new tokens use
+it, old tokens keep decoding with the key they name. Keys live in ``keys.json`` in the data
+dir (mode 0600); each key's secret is expanded with HKDF into one sub-key per purpose.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import struct
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCMSIV
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from inkling.errors import KeyStoreError, TokenError
+
+MESSAGE_ID_BYTES = 10
+KEY_FILE = "keys.json"
+MAX_KEY_ID = 255
+_NONCE = 12
+_OPEN_MAC = 10
+_CLICK_HEAD = struct.Struct(">10sHI")
+_OPEN_BLOCK = struct.Struct(">10sIH")
+_OPEN_TOKEN_BYTES = 1 + 16 + _OPEN_MAC
+_RELOAD_INTERVAL = 1.0
+
+
+def new_message_id() -> str:
+    """A fresh random Inkling message id: 16 lowercase base32 characters."""
+    return _b32encode(secrets.token_bytes(MESSAGE_ID_BYTES))
+
+
+def message_id_bytes(message_id: str) -> bytes:
+    """The 10 raw bytes behind an Inkling message id; raises TokenError if malformed."""
+    raw = _b32decode(message_id)
+    if len(raw) != MESSAGE_ID_BYTES:
+        raise TokenError(f"not an Inkling message id: {message_id!r}")
+    return raw
+
+
+@dataclass(frozen=True, slots=True)
+class ClickTarget:
+    """What a click token says."""
+
+    message: str
+    link: int
+    sent_at: int
+    url: str
+    key_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class OpenTarget:
+    """What an open token says."""
+
+    message: str
+    sent_at: int
+    key_id: int
+
+
+class _Key:
+    """One key's purpose-bound ciphers, derived once."""
+
+    __slots__ = ("click", "ident", "open_block", "open_mac")
+
+    def __init__(self, ident: int, secret: bytes) -> None:
+        self.ident = ident
+        self.click = AESGCMSIV(_derive(secret, b"inkling click v1"))
+        # ECB on exactly one block is the raw AES permutation; the HMAC authenticates it.
+        block_key = algorithms.AES(_derive(secret, b"inkling open block v1"))
+        self.open_block = Cipher(block_key, modes.ECB())  # noqa: S305
+        self.open_mac = _derive(secret, b"inkling open mac v1")
+
+
+def _derive(secret: bytes, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(secret)
+
+
+class TokenCodec:
+    """Seals and opens tokens with the keys of one key file.
+
+    The codec re-reads the key file (at most once a second) when a token names a key it
+    does not know, so a running tracker accepts tokens made after ``inkling keys rotate``.
+    """
+
+    def __init__(self, key_file: Path) -> None:
+        self._key_file = key_file
+        self._keys: dict[int, _Key] = {}
+        self._current: _Key | None = None
+        self._last_reload = 0.0
+        self._reload()
+
+    @classmethod
+    def for_data_dir(cls, data_dir: Path) -> TokenCodec:
+        """The codec for a data dir, creating its key file on first use."""
+        key_file = data_dir / KEY_FILE
+        if not key_file.exists():
+            KeyFile(key_file).create()
+        return cls(key_file)
+
+    @property
+    def current_key_id(self) -> int:
+        assert self._current is not None
+        return self._current.ident
+
+    def click_token(self, message: str, link: int, sent_at: int, url: str) -> str:
+        """Seal a click token for ``url``, the ``link``-th tracked link of ``message``."""
+        key = self._current_key()
+        if not 0 <= link <= 0xFFFF:
+            raise TokenError(f"link index {link} out of range")
+        plain = _CLICK_HEAD.pack(message_id_bytes(message), link, sent_at) + url.encode()
+        nonce = os.urandom(_NONCE)
+        head = bytes((key.ident,))
+        sealed = key.click.encrypt(nonce, plain, head)
+        return base64.urlsafe_b64encode(head + nonce + sealed).rstrip(b"=").decode("ascii")
+
+    def open_click(self, token: str) -> ClickTarget:
+        """Authenticate and decrypt a click token, or raise TokenError."""
+        raw = _b64decode(token)
+        if len(raw) < 1 + _NONCE + 16 + _CLICK_HEAD.size:
+            raise TokenError("click token too short")
+        key = self._key(raw[0])
+        try:
+            plain = key.click.decrypt(raw[1 : 1 + _NONCE], raw[1 + _NONCE :], raw[:1])
+        except InvalidTag as exc:
+            raise TokenError("click token failed authentication") from exc
+        mid, link, sent_at = _CLICK_HEAD.unpack_from(plain)
+        try:
+            url = plain[_CLICK_HEAD.size :].decode()
+        except UnicodeDecodeError as exc:  # pragma: no cover - authenticated, so only our bug
+            raise TokenError("click token holds an undecodable URL") from exc
+        return ClickTarget(_b32encode(mid), link, sent_at, url, key.ident)
+
+    def open_token(self, message: str, sent_at: int) -> str:
+        """Seal a short open token (base32, lowercase) for ``message``."""
+        key = self._current_key()
+        head = bytes((key.ident,))
+        block = _OPEN_BLOCK.pack(message_id_bytes(message), sent_at, 0)
+        encryptor = key.open_block.encryptor()
+        sealed = encryptor.update(block) + encryptor.finalize()
+        mac = hmac.digest(key.open_mac, head + sealed, hashlib.sha256)[:_OPEN_MAC]
+        return _b32encode(head + sealed + mac)
+
+    def open_open(self, token: str) -> OpenTarget:
+        """Authenticate and decrypt an open token, or raise TokenError."""
+        raw = _b32decode(token)
+        if len(raw) != _OPEN_TOKEN_BYTES:
+            raise TokenError("open token has the wrong length")
+        key = self._key(raw[0])
+        sealed, mac = raw[1:17], raw[17:]
+        expected = hmac.digest(key.open_mac, raw[:17], hashlib.sha256)[:_OPEN_MAC]
+        if not hmac.compare_digest(mac, expected):
+            raise TokenError("open token failed authentication")
+        decryptor = key.open_block.decryptor()
+        mid, sent_at, zero = _OPEN_BLOCK.unpack(decryptor.update(sealed) + decryptor.finalize())
+        if zero != 0:  # pragma: no cover - authenticated, so only a key mix-up
+            raise TokenError("open token is malformed")
+        return OpenTarget(_b32encode(mid), sent_at, key.ident)
+
+    def _current_key(self) -> _Key:
+        assert self._current is not None
+        return self._current
+
+    def _key(self, ident: int) -> _Key:
+        key = self._keys.get(ident)
+        if key is None and time.monotonic() - self._last_reload > _RELOAD_INTERVAL:
+            self._reload()
+            key = self._keys.get(ident)
+        if key is None:
+            raise TokenError(f"token names unknown key {ident}")
+        return key
+
+    def _reload(self) -> None:
+        self._last_reload = time.monotonic()
+        stored = KeyFile(self._key_file).read()
+        self._keys = {ident: _Key(ident, secret) for ident, secret in stored.secrets.items()}
+        self._current = self._keys[stored.current]
+
+
+@dataclass(frozen=True)
+class StoredKeys:
+    current: int
+    secrets: dict[int, bytes]
+    created: dict[int, str]
+
+
+class KeyFile:
+    """The key file: ``{"current": id, "keys": [{"id", "created", "secret"}]}``, mode 0600."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def create(self) -> StoredKeys:
+        """Write a key file with one fresh key; refuses to overwrite an existing one."""
+        if self.path.exists():
+            raise KeyStoreError(f"{self.path} already exists")
+        keys = StoredKeys(1, {1: secrets.token_bytes(32)}, {1: _now()})
+        self._write(keys)
+        return keys
+
+    def read(self) -> StoredKeys:
+        try:
+            data = json.loads(self.path.read_text())
+            secrets_by_id = {int(k["id"]): base64.b64decode(k["secret"]) for k in data["keys"]}
+            created = {int(k["id"]): str(k.get("created", "")) for k in data["keys"]}
+            current = int(data["current"])
+        except FileNotFoundError as exc:
+            raise KeyStoreError(f"no key file at {self.path}") from exc
+        except (OSError, ValueError, KeyError, TypeError, binascii.Error) as exc:
+            raise KeyStoreError(f"key file {self.path} is unreadable: {exc}") from exc
+        if current not in secrets_by_id or any(len(s) != 32 for s in secrets_by_id.values()):
+            raise KeyStoreError(f"key file {self.path} is inconsistent")
+        return StoredKeys(current, secrets_by_id, created)
+
+    def rotate(self) -> int:
+        """Add a fresh key and make it current; returns its id. Old keys stay for old links."""
+        keys = self.read()
+        ident = max(keys.secrets) + 1
+        if ident > MAX_KEY_ID:
+            raise KeyStoreError(f"key ids are exhausted ({MAX_KEY_ID}); see docs/operations.md")
+        keys.secrets[ident] = secrets.token_bytes(32)
+        keys.created[ident] = _now()
+        self._write(StoredKeys(ident, keys.secrets, keys.created))
+        return ident
+
+    def _write(self, keys: StoredKeys) -> None:
+        payload = {
+            "current": keys.current,
+            "keys": [
+                {"id": i, "created": keys.created[i], "secret": base64.b64encode(s).decode()}
+                for i, s in sorted(keys.secrets.items())
+            ],
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(payload, handle, indent=2)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.chmod(0o600)
+        tmp.replace(self.path)
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _b32encode(raw: bytes) -> str:
+    return base64.b32encode(raw).rstrip(b"=").decode("ascii").lower()
+
+
+def _b32decode(text: str) -> bytes:
+    try:
+        padded = text.upper() + "=" * (-len(text) % 8)
+        return base64.b32decode(padded)
+    except (binascii.Error, ValueError) as exc:
+        raise TokenError("token is not base32") from exc
+
+
+def _b64decode(text: str) -> bytes:
+    try:
+        padded = text + "=" * (-len(text) % 4)
+        return base64.b64decode(padded, altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise TokenError("token is not base64url") from exc
