@@ -1,0 +1,51 @@
+"""The floor for the tracker benchmark: a bare ASGI app that answers every request with
+the same 43-byte GIF, status and headers as Inkling's pixel, and does nothing else.
+
+``bench/tracker.py`` serves it with the same server, loop, HTTP parser and settings as
+``inkling serve``, so the ratio Inkling/bare isolates what Inkling adds per hit (decoding
+the token, building the event, the group-commit wait) from what the server itself costs.
+
+It answers the lifespan protocol (a no-op) so uvicorn and granian treat it exactly like
+Inkling's app. Run by hand with, e.g.::
+
+    .venv/bin/uvicorn bare_gif:app --app-dir bench --loop uvloop --http httptools --no-access-log
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from inkling.tracker import TRANSPARENT_GIF
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+#: The pixel headers of ``inkling.tracker.app``, byte for byte (the benchmark checks it).
+PIXEL_HEADERS = [
+    (b"content-type", b"image/gif"),
+    (b"content-length", str(len(TRANSPARENT_GIF)).encode()),
+    (b"cache-control", b"no-cache, no-store, must-revalidate, private"),
+    (b"pragma", b"no-cache"),
+    (b"expires", b"0"),
+]
+_START = {"type": "http.response.start", "status": 200, "headers": PIXEL_HEADERS}
+
+
+async def app(scope: Scope, receive: Receive, send: Send) -> None:
+    """Every HTTP request gets the pixel; lifespan events are acknowledged."""
+    if scope["type"] == "http":
+        # Fresh dicts per request, as the tracker sends: servers may keep a reference.
+        await send(dict(_START))
+        body = b"" if scope["method"] == "HEAD" else TRANSPARENT_GIF
+        await send({"type": "http.response.body", "body": body})
+    elif scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
