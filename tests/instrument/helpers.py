@@ -12,9 +12,14 @@ CLICK = re.compile(re.escape(BASE).encode() + rb"/t/c/([A-Za-z0-9_-]+)")
 PIXEL = re.compile(rb'<img src="' + re.escape(BASE).encode() + rb'/t/o/[a-z0-9]+\.gif"[^>]*>')
 
 
-def tracked_targets(codec: TokenCodec, output: bytes) -> list[str]:
-    """The target of every tracker link in ``output``, in document order."""
-    return [codec.open_click(m.group(1).decode()).url for m in CLICK.finditer(output)]
+def tracked_targets(codec: TokenCodec, output: bytes, original: bytes = b"") -> list[str]:
+    """The target of every tracker link in ``output`` that was not already in ``original``
+    (links already tracked are left as they were), in document order."""
+    return [
+        codec.open_click(m.group(1).decode()).url
+        for m in CLICK.finditer(output)
+        if m.group(0) not in original
+    ]
 
 
 class MarkingLinks(MessageLinks):

@@ -1,0 +1,64 @@
+"""Run ``inkling serve`` as a real process for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+INKLING = Path(sys.executable).parent / "inkling"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    def __init__(self, data_dir: Path, database_url: str | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "INKLING_DATA_DIR": str(data_dir), "INKLING_BASE_URL": self.url}
+        if database_url:
+            env["INKLING_DATABASE_URL"] = database_url
+        self.log = data_dir / "serve.log"
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [str(INKLING), "serve", "--port", str(self.port), "--log-level", "warning"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self._wait_ready()
+
+    def _wait_ready(self, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"inkling serve exited: {self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise TimeoutError("inkling serve did not come up")
+
+    def kill(self) -> None:
+        """SIGKILL: no chance to flush anything."""
+        self.process.kill()
+        self.process.wait(10)
+
+    def terminate(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(20)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.kill()
