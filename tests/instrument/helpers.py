@@ -30,8 +30,8 @@ class MarkingLinks(MessageLinks):
         super().__init__(codec, BASE, "a" * 16, 0)
         self.originals: list[str] = []
 
-    def track_attribute(self, raw_value: str, query_charset: str) -> str | None:
-        if super().track_attribute(raw_value, query_charset) is None:
+    def track_attribute(self, raw_value: str) -> str | None:
+        if super().track_attribute(raw_value) is None:
             return None
         self.originals.append(raw_value)
         return f"@@INKLING{len(self.originals) - 1}@@"

@@ -92,18 +92,15 @@ def _rewrite_transcoded(
         text = data.decode(codec)
     except UnicodeDecodeError:
         return HtmlResult(data, warnings=[f"HTML is not valid {codec}; left untracked"])
-    result = _Rewriter(text.encode("utf-8"), "utf-8", links, query_charset=codec).run(pixel)
+    result = _Rewriter(text.encode("utf-8"), "utf-8", links).run(pixel)
     result.html = result.html.decode("utf-8").encode(codec)
     return result
 
 
 class _Rewriter:
-    def __init__(
-        self, data: bytes, charset: str, links: MessageLinks, query_charset: str | None = None
-    ) -> None:
+    def __init__(self, data: bytes, charset: str, links: MessageLinks) -> None:
         self.data = data
         self.charset = charset
-        self.query_charset = query_charset or charset
         self.links = links
         self.edits: list[tuple[int, int, bytes]] = []
         self.body_close: int | None = None
@@ -168,7 +165,7 @@ class _Rewriter:
         except UnicodeDecodeError:
             self.result.warnings.append(f"link at byte {start} is not valid {self.charset}")
             return
-        tracked = self.links.track_attribute(value, self.query_charset)
+        tracked = self.links.track_attribute(value)
         if tracked is not None:
             self.edits.append((start, end, tracked.encode("ascii")))
 

@@ -25,20 +25,20 @@ class MessageLinks:
         self._tracked: dict[str, str] = {}
         self.urls: list[str] = []
 
-    def track_attribute(self, raw_value: str, query_charset: str) -> str | None:
+    def track_attribute(self, raw_value: str) -> str | None:
         """The tracker URL to put in an href attribute, or None to leave it alone.
 
         ``raw_value`` is the attribute value as written (character references intact).
         """
-        return self.track(decode_attribute(raw_value), query_charset)
+        return self.track(decode_attribute(raw_value))
 
-    def track(self, href: str, query_charset: str = "utf-8") -> str | None:
+    def track(self, href: str) -> str | None:
         """The tracker URL for a decoded link, or None for mailto:, #, cid:, relative
         links and links that already point at this tracker."""
         url = clean_url(href)
         if not is_web_url(url) or url.startswith(self._tracker_prefixes):
             return None
-        target = to_uri(url, query_charset)
+        target = to_uri(url)
         tracked = self._tracked.get(target)
         if tracked is None:
             token = self._codec.click_token(self._message, len(self.urls), self._sent_at, target)

@@ -64,7 +64,7 @@ def instrument_message(
     """
     if len(raw) > max_bytes:
         raise InstrumentError(
-            f"message is {len(raw) / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit "
+            f"message is {len(raw) / 2**20:.1f} MiB, over the {max_bytes / 2**20:.1f} MiB limit "
             "(INKLING_MAX_MESSAGE_BYTES)"
         )
     if not looks_like_message(raw):
@@ -120,7 +120,7 @@ def _instrument_text(
     except LookupError:
         charset = "latin-1"
         text = body.decode(charset)
-    rewritten = rewrite_text(text, links, charset).encode(charset, errors="surrogateescape")
+    rewritten = rewrite_text(text, links).encode(charset, errors="surrogateescape")
     if rewritten == body:
         return []
     return [_Replacement(leaf.body_start, leaf.end, _encode_body(rewritten, leaf, raw))]

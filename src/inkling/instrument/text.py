@@ -16,14 +16,14 @@ _TRAILING = ".,;:!?'\"*_"
 _PAIRS = {")": "(", "]": "[", "}": "{"}
 
 
-def rewrite_text(text: str, links: MessageLinks, query_charset: str = "utf-8") -> str:
+def rewrite_text(text: str, links: MessageLinks) -> str:
     """``text`` with every http(s) URL replaced by its tracker URL."""
-    return _URL.sub(lambda match: _replace(match.group(0), links, query_charset), text)
+    return _URL.sub(lambda match: _replace(match.group(0), links), text)
 
 
-def _replace(found: str, links: MessageLinks, query_charset: str) -> str:
+def _replace(found: str, links: MessageLinks) -> str:
     url = _trim(found)
-    tracked = links.track(url, query_charset)
+    tracked = links.track(url)
     if tracked is None:
         return found
     return tracked + found[len(url) :]

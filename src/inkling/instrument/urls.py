@@ -8,15 +8,15 @@ Three steps, each as the WHATWG HTML and URL standards describe them:
 2. leading and trailing spaces and control characters are stripped, and tabs and newlines
    inside are removed;
 3. an IRI becomes a URI: the host goes through IDNA, non-ASCII elsewhere is
-   percent-encoded as UTF-8, except in the query of a document in a legacy charset, which
-   browsers encode in the document's charset.
+   percent-encoded as UTF-8. (A browser showing a page in a legacy charset would encode
+   the query in that charset, but webmail shows every message in a UTF-8 page, and that
+   is where most support mail is read; so the query is UTF-8 too.)
 
 Existing ``%XX`` escapes are kept exactly: the redirect must land on the URL as written.
 """
 
 from __future__ import annotations
 
-import codecs
 import re
 from html import unescape
 from html.entities import html5
@@ -29,15 +29,6 @@ _STRIP = "".join(chr(c) for c in range(0x21))
 _HTTP = re.compile(r"https?:", re.IGNORECASE)
 # Printable ASCII that may stand in a URI as written; everything else gets %-encoded.
 _SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"<>`')
-_UNICODE_CHARSETS = {
-    "utf-8",
-    "utf-16",
-    "utf-16-le",
-    "utf-16-be",
-    "utf-32",
-    "utf-32-le",
-    "utf-32-be",
-}
 
 
 def decode_attribute(value: str) -> str:
@@ -72,13 +63,13 @@ def is_web_url(url: str) -> bool:
     return _HTTP.match(url) is not None
 
 
-def to_uri(url: str, query_charset: str = "utf-8") -> str:
+def to_uri(url: str) -> str:
     """The ASCII URI a browser requests for ``url`` (see the module docstring)."""
     if url.isascii() and not any(c in url for c in ' "<>`') and url.isprintable():
         return url
     scheme, sep, rest = url.partition("://")
     if not sep:
-        return _escape(url, "utf-8")
+        return _escape(url)
     authority_end = len(rest)
     for delimiter in "/?#":
         found = rest.find(delimiter)
@@ -87,43 +78,31 @@ def to_uri(url: str, query_charset: str = "utf-8") -> str:
     authority, tail = rest[:authority_end], rest[authority_end:]
     tail, hash_sign, fragment = tail.partition("#")
     path, question, query = tail.partition("?")
-    query_encoding = _query_encoding(query_charset)
     return (
         scheme
         + sep
         + _ascii_authority(authority)
-        + _escape(path, "utf-8")
+        + _escape(path)
         + question
-        + _escape(query, query_encoding)
+        + _escape(query)
         + hash_sign
-        + _escape(fragment, "utf-8")
+        + _escape(fragment)
     )
 
 
-def _escape(part: str, encoding: str) -> str:
+def _escape(part: str) -> str:
     if part.isascii() and part.isprintable() and not any(c in part for c in ' "<>`'):
         return part
-    try:
-        return quote(part, safe=_SAFE, encoding=encoding, errors="strict")
-    except UnicodeEncodeError:
-        return quote(part, safe=_SAFE, encoding="utf-8")
+    return quote(part, safe=_SAFE, encoding="utf-8", errors="surrogatepass")
 
 
 def _ascii_authority(authority: str) -> str:
     if authority.isascii():
-        return _escape(authority, "utf-8")
+        return _escape(authority)
     userinfo, at, hostport = authority.rpartition("@")
     host, colon, port = hostport.partition(":")
     try:
         ascii_host = host.encode("idna").decode("ascii")
     except UnicodeError:
-        ascii_host = _escape(host, "utf-8")
-    return _escape(userinfo, "utf-8") + at + ascii_host + colon + port
-
-
-def _query_encoding(charset: str) -> str:
-    try:
-        name = codecs.lookup(charset).name
-    except LookupError:
-        return "utf-8"
-    return "utf-8" if name in _UNICODE_CHARSETS else name
+        ascii_host = _escape(host)
+    return _escape(userinfo) + at + ascii_host + colon + port
