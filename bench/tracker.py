@@ -369,6 +369,22 @@ def fresh_postgres(admin_url: str, count: int) -> Iterator[list[str]]:
         progress(f"dropped database(s) {', '.join(names)}")
 
 
+def _source_state() -> dict[str, Any]:
+    """The commit measured, and whether ``src/`` had uncommitted changes (read-only git)."""
+    root = BENCH_DIR.parent
+
+    def git(*argv: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(root), *argv], capture_output=True, text=True, check=False
+        )
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    return {
+        "commit": git("rev-parse", "--short", "HEAD") or None,
+        "src_dirty": bool(git("status", "--porcelain", "--", "src")),
+    }
+
+
 def _count_events(url: str) -> int:
     from inkling.store import Store
 
@@ -627,11 +643,13 @@ def measure(
         if inkling.server in profiles:
             summary["profile"] = profiles[inkling.server]
         results.append(summary)
+    source = _source_state()
     if len(results) == 1:
-        return results[0]
+        return results[0] | {"source": source}
     fastest = max(results, key=lambda r: r["inkling"]["rps"])
     return {
         "servers": results,
+        "source": source,
         "fastest_for_inkling": fastest["server"],
         "fastest_inkling_rps": fastest["inkling"]["rps"],
         "fastest_inkling_p99_ms": fastest["inkling"]["p99_ms"],

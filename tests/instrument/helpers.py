@@ -27,7 +27,7 @@ class MarkingLinks(MessageLinks):
     value as written, so a test can undo the rewrite and compare bytes."""
 
     def __init__(self, codec: TokenCodec) -> None:
-        super().__init__(codec, BASE, "a" * 16, 0)
+        super().__init__(codec, BASE, "a" * 20, 0)
         self.originals: list[str] = []
 
     def track_attribute(self, raw_value: str) -> str | None:

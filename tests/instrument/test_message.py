@@ -119,7 +119,7 @@ def test_quoted_printable_stays_quoted_printable_with_crlf(codec: TokenCodec) ->
 
 def test_message_id_is_added_when_missing(codec: TokenCodec) -> None:
     original = (FIXTURES / "eml" / "no_message_id.eml").read_bytes()
-    result = instrument_message(original, codec=codec, base_url=BASE, message="a" * 16, sent_at=1)
+    result = instrument_message(original, codec=codec, base_url=BASE, message="a" * 20, sent_at=1)
     assert re.fullmatch(r"<[^<>@\s]+@[^<>@\s]+>", result.message_id)
     assert _parse(result.mime)["Message-ID"] == result.message_id
     header_block = original[: original.index(b"\r\n\r\n")]
@@ -149,7 +149,7 @@ def test_oversized_message_is_refused_clearly(codec: TokenCodec) -> None:
 
 def test_text_only_message_gets_tracked_links_and_no_pixel(codec: TokenCodec) -> None:
     raw = b"Subject: hi\r\nMessage-ID: <t@x>\r\n\r\nRead https://help.example/a, then reply.\r\n"
-    result = instrument_message(raw, codec=codec, base_url=BASE, message="b" * 16, sent_at=1)
+    result = instrument_message(raw, codec=codec, base_url=BASE, message="b" * 20, sent_at=1)
     assert result.html_parts == 0 and result.links == ["https://help.example/a"]
     assert result.mime.endswith(b", then reply.\r\n")
     assert b"/t/o/" not in result.mime

@@ -28,12 +28,26 @@ from dataclasses import dataclass, field
 
 from inkling.instrument.links import MessageLinks
 
+_ATTRIBUTE_VALUE = rb"""(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s>]*+))?+"""
+_ANY_ATTRIBUTE = rb"""(?>[\s/]*+[^\s"'>/=][^\s"'>/=]*+""" + _ATTRIBUTE_VALUE + rb")"
+_OTHER_ATTRIBUTE = rb"""(?>[\s/]*+(?!href[\s/>=])[^\s"'>/=][^\s"'>/=]*+""" + _ATTRIBUTE_VALUE + rb")"
+_LINK_TAG_NAME = rb"(?:a|area|v:roundrect|v:rect)(?=[\s/>])"
+
+# Everything the scanner stops at, in one pattern. A link tag with an href is matched
+# whole, from "<a" to ">", with the href value captured: that is nearly every link, and it
+# costs one search. Atomic groups and possessive quantifiers keep a tag that never closes
+# from backtracking. A link tag the pattern does not fit ("oddlink") is walked slowly.
 _SCAN = re.compile(
-    rb"<(?:"
-    rb"(?P<cond>!--\[if[^\]>]*\]>)"
+    # The lookahead turns away most tags (td, span, div, closing tags) after two bytes.
+    rb"<(?=[aA][\s/>rR]|[vV]:|!-|[sS][cCtT]|[tT][iIeE]|[xX][mM]|/[bB])(?:"
+    rb"(?P<link>" + _LINK_TAG_NAME + _OTHER_ATTRIBUTE + rb"*+[\s/]*+href\s*+=\s*+"
+    rb"""(?:"(?P<dq>[^"]*+)"|'(?P<sq>[^']*+)'|(?P<uq>[^\s>]*+))"""
+    + _ANY_ATTRIBUTE
+    + rb"*+[\s/]*+>)"
+    rb"|(?P<oddlink>" + _LINK_TAG_NAME + rb")"
+    rb"|(?P<cond>!--\[if[^\]>]*\]>)"
     rb"|(?P<comment>!--)"
     rb"|(?P<raw>script|style|title|textarea|xmp)(?=[\s/>])"
-    rb"|(?P<link>a|area|v:roundrect|v:rect)(?=[\s/>])"
     rb"|(?P<body>/body)(?=[\s/>])"
     rb")",
     re.IGNORECASE,
@@ -43,6 +57,7 @@ _ATTRIBUTE = re.compile(
     rb"""[\s/]*(?:(?P<end>>)|(?P<name>[^\s"'>/=][^\s"'>/=]*)"""
     rb"""(?:\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<uq>[^\s>]*)))?)"""
 )
+_OPT_OUT_HINT = re.compile(rb"data-inkling", re.IGNORECASE)
 _RAW_END = {
     name: re.compile(rb"</" + name + rb"[\s/>]", re.IGNORECASE)
     for name in (b"script", b"style", b"title", b"textarea", b"xmp")
@@ -120,7 +135,12 @@ class _Rewriter:
             kind = match.lastgroup
             pos = match.end()
             if kind == "link":
-                pos = self._link_tag(pos)
+                if _OPT_OUT_HINT.search(data, match.start(), pos):
+                    self._odd_link_tag(match.start("link") + 1)
+                else:
+                    self._rewrite_href(*match.span(_value_group(match)))
+            elif kind == "oddlink":
+                pos = self._odd_link_tag(pos)
             elif kind == "comment":
                 pos = _comment_end(data, pos)
             elif kind == "raw":
@@ -130,8 +150,10 @@ class _Rewriter:
                 self.body_close = match.start()
             # "cond": keep scanning inside the conditional comment
 
-    def _link_tag(self, pos: int) -> int:
-        """Parse the attributes of a link tag starting at ``pos``; return where it ends."""
+    def _odd_link_tag(self, pos: int) -> int:
+        """Rewrite the href of a link tag whose attributes start at ``pos``, walking them one
+        by one as a tokenizer would; return where the tag ends. For tags the fast pattern
+        does not fit (no href, a stray quote, an opt-out to check)."""
         data = self.data
         href: tuple[int, int] | None = None
         tracking_off = False
@@ -144,12 +166,10 @@ class _Rewriter:
             if attribute.group("end"):
                 break
             name = attribute.group("name").lower()
-            value_group = next(
-                (g for g in ("dq", "sq", "uq") if attribute.group(g) is not None), None
-            )
-            if name == b"href" and href is None and value_group is not None:
+            value_group = _value_group(attribute)
+            if name == b"href" and href is None and value_group:
                 href = attribute.span(value_group)
-            elif name == b"data-inkling" and value_group is not None:
+            elif name == b"data-inkling" and value_group:
                 tracking_off = attribute.group(value_group).strip().lower() == b"off"
         else:
             return pos  # the tag never closes: not a tag a client would render
@@ -180,6 +200,14 @@ class _Rewriter:
             last = end
         pieces.append(self.data[last:])
         return b"".join(pieces)
+
+
+def _value_group(attribute: re.Match[bytes]) -> str:
+    """Which group holds the attribute's value: double-, single- or unquoted ("" if none)."""
+    for group in ("dq", "sq", "uq"):
+        if attribute.group(group) is not None:
+            return group
+    return ""
 
 
 def _comment_end(data: bytes, pos: int) -> int:

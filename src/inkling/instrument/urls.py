@@ -35,6 +35,8 @@ def decode_attribute(value: str) -> str:
     """``value`` with its character references decoded as in an HTML attribute."""
     if "&" not in value:
         return value
+    if value.count("&") == value.count("&amp;"):  # the common case: only escaped ampersands
+        return value.replace("&amp;", "&")
     return _REFERENCE.sub(_decode_reference, value)
 
 

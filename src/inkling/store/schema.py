@@ -22,7 +22,7 @@ metadata = MetaData()
 messages = Table(
     "messages",
     metadata,
-    Column("id", String(16), primary_key=True),
+    Column("id", String(20), primary_key=True),
     Column("message_id", Text, nullable=False, unique=True),
     Column("workflow", Text),
     Column("ticket", Text),
@@ -34,7 +34,7 @@ messages = Table(
 links = Table(
     "links",
     metadata,
-    Column("message", String(16), ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
+    Column("message", String(20), ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
     Column("idx", Integer, primary_key=True),
     Column("url", Text, nullable=False),
 )
@@ -45,7 +45,7 @@ events = Table(
     Column(
         "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     ),
-    Column("message", String(16), nullable=False),
+    Column("message", String(20), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("link", Integer),
     Column("ts", Float, nullable=False),

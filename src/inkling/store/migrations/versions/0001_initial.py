@@ -16,7 +16,7 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "messages",
-        sa.Column("id", sa.String(16), primary_key=True),
+        sa.Column("id", sa.String(20), primary_key=True),
         sa.Column("message_id", sa.Text, nullable=False, unique=True),
         sa.Column("workflow", sa.Text),
         sa.Column("ticket", sa.Text),
@@ -28,7 +28,7 @@ def upgrade() -> None:
         "links",
         sa.Column(
             "message",
-            sa.String(16),
+            sa.String(20),
             sa.ForeignKey("messages.id", ondelete="CASCADE"),
             primary_key=True,
         ),
@@ -43,7 +43,7 @@ def upgrade() -> None:
             primary_key=True,
             autoincrement=True,
         ),
-        sa.Column("message", sa.String(16), nullable=False),
+        sa.Column("message", sa.String(20), nullable=False),
         sa.Column("kind", sa.String(16), nullable=False),
         sa.Column("link", sa.Integer),
         sa.Column("ts", sa.Float, nullable=False),
