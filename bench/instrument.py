@@ -109,7 +109,9 @@ def _rate(instrument: Callable[[bytes], bytes], corpus: list[bytes], repeat: int
 
 
 def _vml_tracked(output: bytes) -> int:
-    return len(re.findall(rb"<v:(?:roundrect|rect)\b[^>]*\bhref=\"" + re.escape(BASE.encode()), output))
+    return len(
+        re.findall(rb"<v:(?:roundrect|rect)\b[^>]*\bhref=\"" + re.escape(BASE.encode()), output)
+    )
 
 
 class _MarkingLinks(MessageLinks):

@@ -118,11 +118,11 @@ def test_rotation_keeps_old_links_working(data_dir: Path) -> None:
 
 
 def test_running_codec_learns_keys_rotated_after_it_started(data_dir: Path) -> None:
-    running = TokenCodec.for_data_dir(data_dir)
+    TokenCodec.for_data_dir(data_dir)
+    running = TokenCodec(data_dir / KEY_FILE, reload_interval=0)
     KeyFile(data_dir / KEY_FILE).rotate()
     fresh = TokenCodec.for_data_dir(data_dir)
     token = fresh.click_token(new_message_id(), 0, 5, URL)
-    running._last_reload = 0.0  # as if more than a second had passed
     assert running.open_click(token).key_id == 2
 
 

@@ -31,8 +31,8 @@ import secrets
 import struct
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -130,8 +130,9 @@ class TokenCodec:
     does not know, so a running tracker accepts tokens made after ``inkling keys rotate``.
     """
 
-    def __init__(self, key_file: Path) -> None:
+    def __init__(self, key_file: Path, *, reload_interval: float = _RELOAD_INTERVAL) -> None:
         self._key_file = key_file
+        self._reload_interval = reload_interval
         self._keys: dict[int, _Key] = {}
         self._current: _Key | None = None
         self._last_reload = 0.0
@@ -205,7 +206,7 @@ class TokenCodec:
 
     def _key(self, ident: int) -> _Key:
         key = self._keys.get(ident)
-        if key is None and time.monotonic() - self._last_reload > _RELOAD_INTERVAL:
+        if key is None and time.monotonic() - self._last_reload >= self._reload_interval:
             self._reload()
             key = self._keys.get(ident)
         if key is None:

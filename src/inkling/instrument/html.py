@@ -30,7 +30,9 @@ from inkling.instrument.links import MessageLinks
 
 _ATTRIBUTE_VALUE = rb"""(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s>]*+))?+"""
 _ANY_ATTRIBUTE = rb"""(?>[\s/]*+[^\s"'>/=][^\s"'>/=]*+""" + _ATTRIBUTE_VALUE + rb")"
-_OTHER_ATTRIBUTE = rb"""(?>[\s/]*+(?!href[\s/>=])[^\s"'>/=][^\s"'>/=]*+""" + _ATTRIBUTE_VALUE + rb")"
+_OTHER_ATTRIBUTE = (
+    rb"""(?>[\s/]*+(?!href[\s/>=])[^\s"'>/=][^\s"'>/=]*+""" + _ATTRIBUTE_VALUE + rb")"
+)
 _LINK_TAG_NAME = rb"(?:a|area|v:roundrect|v:rect)(?=[\s/>])"
 
 # Everything the scanner stops at, in one pattern. A link tag with an href is matched

@@ -26,7 +26,7 @@ _REFERENCE = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[A-Za-z][A-Za-z0-9]*;?
 _LEGACY_NAMES = sorted((n for n in html5 if not n.endswith(";")), key=len, reverse=True)
 _TAB_NEWLINE = re.compile(r"[\t\n\r]")
 _STRIP = "".join(chr(c) for c in range(0x21))
-_HTTP = re.compile(r"https?:", re.IGNORECASE)
+_NEEDS_ESCAPE = re.compile(r'[^!-~]|["<>`]')
 # Printable ASCII that may stand in a URI as written; everything else gets %-encoded.
 _SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"<>`')
 
@@ -58,16 +58,21 @@ def _decode_reference(match: re.Match[str]) -> str:
 
 def clean_url(href: str) -> str:
     """Strip surrounding whitespace and controls; remove tabs and newlines inside."""
-    return _TAB_NEWLINE.sub("", href.strip(_STRIP))
+    url = href.strip(_STRIP)
+    if "\t" in url or "\n" in url or "\r" in url:
+        return _TAB_NEWLINE.sub("", url)
+    return url
 
 
 def is_web_url(url: str) -> bool:
-    return _HTTP.match(url) is not None
+    """True for http: and https: URLs, in any letter case."""
+    scheme = url[:6].lower()
+    return scheme == "https:" or scheme[:5] == "http:"
 
 
 def to_uri(url: str) -> str:
     """The ASCII URI a browser requests for ``url`` (see the module docstring)."""
-    if url.isascii() and not any(c in url for c in ' "<>`') and url.isprintable():
+    if _NEEDS_ESCAPE.search(url) is None:
         return url
     scheme, sep, rest = url.partition("://")
     if not sep:
@@ -93,7 +98,7 @@ def to_uri(url: str) -> str:
 
 
 def _escape(part: str) -> str:
-    if part.isascii() and part.isprintable() and not any(c in part for c in ' "<>`'):
+    if _NEEDS_ESCAPE.search(part) is None:
         return part
     return quote(part, safe=_SAFE, encoding="utf-8", errors="surrogatepass")
 

@@ -1,0 +1,74 @@
+"""Settings: defaults, environment, inkling.toml, and one clear line for a bad one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from inkling.config import load_settings
+from inkling.errors import ConfigError
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("INKLING_DATA_DIR", "INKLING_DATABASE_URL", "INKLING_BASE_URL", "INKLING_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults(tmp_path: Path) -> None:
+    settings = load_settings()
+    assert settings.data_dir == Path("inkling-data")
+    assert settings.base_url == "http://127.0.0.1:8080"
+    assert (
+        settings.effective_database_url == f"sqlite:///{tmp_path / 'inkling-data' / 'inkling.db'}"
+    )
+    assert not settings.store_full_ip
+
+
+def test_environment_overrides_toml(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    (tmp_path / "inkling.toml").write_text(
+        'base_url = "https://track.acme.example/"\ndata_dir = "/var/lib/inkling"\n'
+    )
+    monkeypatch.setenv("INKLING_DATA_DIR", str(tmp_path / "elsewhere"))
+    settings = load_settings()
+    assert settings.base_url == "https://track.acme.example"
+    assert settings.data_dir == tmp_path / "elsewhere"
+
+
+def test_postgres_url_gets_the_psycopg_driver(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INKLING_DATABASE_URL", "postgresql://inkling@db/inkling")
+    assert load_settings().database_url == "postgresql+psycopg://inkling@db/inkling"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "named"),
+    [
+        ("INKLING_BASE_URL", "track.acme.example", "INKLING_BASE_URL"),
+        ("INKLING_BASE_URL", "ftp://track.acme.example", "INKLING_BASE_URL"),
+        ("INKLING_DATABASE_URL", "mysql://x@y/z", "INKLING_DATABASE_URL"),
+        ("INKLING_PORT", "eighty", "INKLING_PORT"),
+        ("INKLING_TRUSTED_PROXIES", '["10.0.0.0/33"]', "INKLING_TRUSTED_PROXIES"),
+    ],
+)
+def test_bad_setting_is_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, named: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert named in message and "\n" not in message
+
+
+def test_unknown_key_in_toml_is_named(tmp_path: Path) -> None:
+    (tmp_path / "inkling.toml").write_text('base_ulr = "https://x.example"\n')
+    with pytest.raises(ConfigError, match="base_ulr"):
+        load_settings()
+
+
+def test_malformed_toml_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "inkling.toml").write_text("base_url = \n")
+    with pytest.raises(ConfigError, match="cannot read settings"):
+        load_settings()
