@@ -153,3 +153,20 @@ def test_text_only_message_gets_tracked_links_and_no_pixel(codec: TokenCodec) ->
     assert result.html_parts == 0 and result.links == ["https://help.example/a"]
     assert result.mime.endswith(b", then reply.\r\n")
     assert b"/t/o/" not in result.mime
+
+
+def test_long_lines_in_an_8bit_part_switch_it_to_quoted_printable(codec: TokenCodec) -> None:
+    links = "".join(f'<a href="https://help.example/{i}">{i}</a> ' for i in range(12))
+    raw = (
+        b"Subject: many links\r\nMessage-ID: <long@x>\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        + f"<p>Grüße {links}</p>\r\n".encode()
+    )
+    assert max(len(line) for line in raw.split(b"\r\n")) < 998
+    result = instrument_message(raw, codec=codec, base_url=BASE, message="c" * 20, sent_at=1)
+    assert max(len(line) for line in result.mime.split(b"\r\n")) <= 998
+    parsed = _parse(result.mime)
+    assert parsed["Content-Transfer-Encoding"] == "quoted-printable"
+    assert len(tracked_targets(codec, _text(parsed))) == 12
+    assert "Grüße".encode() in _text(parsed)
+    assert any("quoted-printable" in warning for warning in result.warnings)

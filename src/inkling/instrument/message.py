@@ -24,6 +24,7 @@ from inkling.tokens import TokenCodec
 
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 _LINE_LIMIT = 998
+_IDENTITY = ("7bit", "8bit", "binary", "")
 
 
 @dataclass
@@ -105,7 +106,7 @@ def _instrument_html(
     result.warnings.extend(rewritten.warnings)
     if rewritten.html == body:
         return []
-    return [_Replacement(leaf.body_start, leaf.end, _encode_body(rewritten.html, leaf, raw))]
+    return _replace_body(raw, leaf, rewritten.html, result)
 
 
 def _instrument_text(
@@ -123,7 +124,42 @@ def _instrument_text(
     rewritten = rewrite_text(text, links).encode(charset, errors="surrogateescape")
     if rewritten == body:
         return []
-    return [_Replacement(leaf.body_start, leaf.end, _encode_body(rewritten, leaf, raw))]
+    return _replace_body(raw, leaf, rewritten, result)
+
+
+def _replace_body(
+    raw: bytes, leaf: Entity, content: bytes, result: Instrumented
+) -> list[_Replacement]:
+    """Replacements that put ``content`` in as the part's body, in its own encoding.
+
+    A 7bit or 8bit part whose lines the longer tracker URLs push past the 998-byte limit of
+    RFC 5322 would be mangled by the next relay, so such a part alone is sent as
+    quoted-printable instead (its header says so; the content is the same).
+    """
+    if leaf.transfer_encoding in _IDENTITY and _longest_line(content) > _LINE_LIMIT:
+        result.warnings.append(
+            f"a {leaf.content_type} part now has lines over {_LINE_LIMIT} bytes; "
+            "sent as quoted-printable"
+        )
+        header = _with_transfer_encoding(raw[leaf.header_start : leaf.body_start])
+        body = _encode_body(content, leaf, raw, "quoted-printable")
+        return [_Replacement(leaf.header_start, leaf.end, header + body)]
+    return [_Replacement(leaf.body_start, leaf.end, _encode_body(content, leaf, raw))]
+
+
+def _longest_line(content: bytes) -> int:
+    return max((len(line) for line in content.split(b"\n")), default=0)
+
+
+def _with_transfer_encoding(header: bytes) -> bytes:
+    """The header block with Content-Transfer-Encoding set to quoted-printable."""
+    newline = _line_ending(header)
+    field = re.compile(rb"^Content-Transfer-Encoding:[^\n]*\n(?:[ \t][^\n]*\n)*", re.I | re.M)
+    value = b"Content-Transfer-Encoding: quoted-printable" + newline
+    if field.search(header):
+        return field.sub(lambda _: value, header, count=1)
+    blank = header.rfind(newline + newline)
+    return header[: blank + len(newline)] + value + header[blank + len(newline) :]
 
 
 def _decode_body(raw: bytes, leaf: Entity, result: Instrumented) -> bytes | None:
@@ -139,16 +175,16 @@ def _decode_body(raw: bytes, leaf: Entity, result: Instrumented) -> bytes | None
             return None
     if encoding == "quoted-printable":
         return binascii.a2b_qp(body)
-    if encoding in ("7bit", "8bit", "binary", ""):
+    if encoding in _IDENTITY:
         return body
     result.warnings.append(f"a {leaf.content_type} part has unknown encoding {encoding!r}")
     return None
 
 
-def _encode_body(content: bytes, leaf: Entity, raw: bytes) -> bytes:
-    """``content`` in the part's own transfer encoding and line endings."""
+def _encode_body(content: bytes, leaf: Entity, raw: bytes, encoding: str | None = None) -> bytes:
+    """``content`` in the part's own transfer encoding (or ``encoding``) and line endings."""
     newline = _line_ending(raw[leaf.header_start : leaf.body_start])
-    encoding = leaf.transfer_encoding
+    encoding = encoding or leaf.transfer_encoding
     if encoding == "base64":
         encoded = base64.b64encode(content)
         lines = [encoded[i : i + 76] for i in range(0, len(encoded), 76)]
