@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from inkling.config import load_settings
+from inkling.config import Settings, load_settings
 from inkling.errors import ConfigError
 
 
@@ -72,3 +72,12 @@ def test_malformed_toml_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "inkling.toml").write_text("base_url = \n")
     with pytest.raises(ConfigError, match="cannot read settings"):
         load_settings()
+
+
+def test_sample_config_loads_and_documents_every_setting(tmp_path: Path) -> None:
+    sample = Path(__file__).parents[1] / "inkling.sample.toml"
+    (tmp_path / "inkling.toml").write_text(sample.read_text())
+    load_settings()
+    text = sample.read_text()
+    for name in Settings.model_fields:
+        assert f"\n{name} =" in text or f"\n# {name} =" in text, f"{name} is not in the sample"
