@@ -51,6 +51,7 @@ _CLICK_HEAD = struct.Struct(">10sHI")
 _OPEN_BODY = struct.Struct(">10sI")
 _OPEN_TOKEN_BYTES = 1 + _OPEN_BODY.size + _OPEN_TAG
 _RELOAD_INTERVAL = 1.0
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 class _NoncePool:
@@ -155,12 +156,14 @@ class TokenCodec:
     def click_token(self, message: str, link: int, sent_at: int, url: str) -> str:
         """Seal a click token for ``url``, the ``link``-th tracked link of ``message``."""
         key = self._current_key()
-        if not 0 <= link <= 0xFFFF:
-            raise TokenError(f"link index {link} out of range")
-        plain = _CLICK_HEAD.pack(message_id_bytes(message), link, sent_at) + url.encode()
+        try:
+            head = _CLICK_HEAD.pack(message_id_bytes(message), link, sent_at)
+        except struct.error as exc:
+            raise TokenError(f"link {link} or send time {sent_at} out of range") from exc
         nonce = self._nonces.next()
-        sealed = key.click.encrypt(nonce, plain, key.head)
-        return base64.urlsafe_b64encode(key.head + nonce + sealed).rstrip(b"=").decode("ascii")
+        sealed = key.click.encrypt(nonce, head + url.encode(), key.head)
+        raw = key.head + nonce + sealed
+        return binascii.b2a_base64(raw, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
 
     def open_click(self, token: str) -> ClickTarget:
         """Authenticate and decrypt a click token, or raise TokenError."""

@@ -28,12 +28,26 @@ from dataclasses import dataclass, field
 
 from inkling.instrument.links import MessageLinks
 
+
+def _anycase(word: bytes) -> bytes:
+    """A pattern matching ``word`` in any letter case. Spelled out as classes because the
+    scanner's pattern runs faster without re.IGNORECASE."""
+    return b"".join(
+        b"[%c%c]" % (c, c ^ 0x20) if chr(c).isalpha() else re.escape(bytes([c])) for c in word
+    )
+
+
 _ATTRIBUTE_VALUE = rb"""(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s>]*+))?+"""
 _ANY_ATTRIBUTE = rb"""(?>[\s/]*+[^\s"'>/=][^\s"'>/=]*+""" + _ATTRIBUTE_VALUE + rb")"
+_HREF = _anycase(b"href")
 _OTHER_ATTRIBUTE = (
-    rb"""(?>[\s/]*+(?!href[\s/>=])[^\s"'>/=][^\s"'>/=]*+""" + _ATTRIBUTE_VALUE + rb")"
+    rb"(?>[\s/]*+(?!" + _HREF + rb"""[\s/>=])[^\s"'>/=][^\s"'>/=]*+""" + _ATTRIBUTE_VALUE + rb")"
 )
-_LINK_TAG_NAME = rb"(?:a|area|v:roundrect|v:rect)(?=[\s/>])"
+_LINK_TAG_NAME = (
+    rb"(?:" + b"|".join(_anycase(n) for n in (b"area", b"a", b"v:roundrect", b"v:rect")) + rb")"
+    rb"(?=[\s/>])"
+)
+_RAW_TEXT = (b"script", b"style", b"title", b"textarea", b"xmp")
 
 # Everything the scanner stops at, in one pattern. A link tag with an href is matched
 # whole, from "<a" to ">", with the href value captured: that is nearly every link, and it
@@ -42,17 +56,16 @@ _LINK_TAG_NAME = rb"(?:a|area|v:roundrect|v:rect)(?=[\s/>])"
 _SCAN = re.compile(
     # The lookahead turns away most tags (td, span, div, closing tags) after two bytes.
     rb"<(?=[aA][\s/>rR]|[vV]:|!-|[sS][cCtT]|[tT][iIeE]|[xX][mM]|/[bB])(?:"
-    rb"(?P<link>" + _LINK_TAG_NAME + _OTHER_ATTRIBUTE + rb"*+[\s/]*+href\s*+=\s*+"
+    rb"(?P<link>" + _LINK_TAG_NAME + _OTHER_ATTRIBUTE + rb"*+[\s/]*+" + _HREF + rb"\s*+=\s*+"
     rb"""(?:"(?P<dq>[^"]*+)"|'(?P<sq>[^']*+)'|(?P<uq>[^\s>]*+))"""
     + _ANY_ATTRIBUTE
     + rb"*+[\s/]*+>)"
     rb"|(?P<oddlink>" + _LINK_TAG_NAME + rb")"
-    rb"|(?P<cond>!--\[if[^\]>]*\]>)"
+    rb"|(?P<cond>!--\[" + _anycase(b"if") + rb"[^\]>]*\]>)"
     rb"|(?P<comment>!--)"
-    rb"|(?P<raw>script|style|title|textarea|xmp)(?=[\s/>])"
-    rb"|(?P<body>/body)(?=[\s/>])"
-    rb")",
-    re.IGNORECASE,
+    rb"|(?P<raw>" + b"|".join(_anycase(n) for n in _RAW_TEXT) + rb")(?=[\s/>])"
+    rb"|(?P<body>/" + _anycase(b"body") + rb")(?=[\s/>])"
+    rb")"
 )
 _COMMENT_END = re.compile(rb"--!?>")
 _ATTRIBUTE = re.compile(
@@ -60,10 +73,7 @@ _ATTRIBUTE = re.compile(
     rb"""(?:\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<uq>[^\s>]*)))?)"""
 )
 _OPT_OUT_HINT = re.compile(rb"data-inkling", re.IGNORECASE)
-_RAW_END = {
-    name: re.compile(rb"</" + name + rb"[\s/>]", re.IGNORECASE)
-    for name in (b"script", b"style", b"title", b"textarea", b"xmp")
-}
+_RAW_END = {name: re.compile(rb"</" + name + rb"[\s/>]", re.IGNORECASE) for name in _RAW_TEXT}
 _NOT_ASCII_SAFE = ("utf_16", "utf_32", "utf_7", "iso2022", "hz")
 
 PIXEL_STYLE = (
@@ -75,7 +85,6 @@ PIXEL_STYLE = (
 @dataclass
 class HtmlResult:
     html: bytes
-    links_seen: int = 0
     warnings: list[str] = field(default_factory=list)
 
 
@@ -120,6 +129,7 @@ class _Rewriter:
         self.charset = charset
         self.links = links
         self.edits: list[tuple[int, int, bytes]] = []
+        self.tracked: dict[bytes, bytes | None] = {}
         self.body_close: int | None = None
         self.result = HtmlResult(data)
 
@@ -133,11 +143,12 @@ class _Rewriter:
 
     def _scan(self) -> None:
         data, pos = self.data, 0
+        may_opt_out = b"data-inkling" in data.lower()
         while (match := _SCAN.search(data, pos)) is not None:
             kind = match.lastgroup
             pos = match.end()
             if kind == "link":
-                if _OPT_OUT_HINT.search(data, match.start(), pos):
+                if may_opt_out and _OPT_OUT_HINT.search(data, match.start(), pos):
                     self._odd_link_tag(match.start("link") + 1)
                 else:
                     self._rewrite_href(*match.span(_value_group(match)))
@@ -180,16 +191,23 @@ class _Rewriter:
         return pos
 
     def _rewrite_href(self, start: int, end: int) -> None:
-        self.result.links_seen += 1
         raw = self.data[start:end]
+        try:
+            tracked = self.tracked[raw]
+        except KeyError:
+            tracked = self.tracked[raw] = self._track(raw, start)
+        if tracked is not None:
+            self.edits.append((start, end, tracked))
+
+    def _track(self, raw: bytes, start: int) -> bytes | None:
+        """The tracker URL for an href value as written, or None to leave it."""
         try:
             value = raw.decode(self.charset)
         except UnicodeDecodeError:
             self.result.warnings.append(f"link at byte {start} is not valid {self.charset}")
-            return
+            return None
         tracked = self.links.track_attribute(value)
-        if tracked is not None:
-            self.edits.append((start, end, tracked.encode("ascii")))
+        return None if tracked is None else tracked.encode("ascii")
 
     def _apply(self) -> bytes:
         if not self.edits:

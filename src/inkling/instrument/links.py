@@ -23,7 +23,6 @@ class MessageLinks:
         self._message = message
         self._sent_at = sent_at
         self._tracked: dict[str, str] = {}
-        self._by_attribute: dict[str, str | None] = {}
         self.urls: list[str] = []
 
     def track_attribute(self, raw_value: str) -> str | None:
@@ -31,11 +30,7 @@ class MessageLinks:
 
         ``raw_value`` is the attribute value as written (character references intact).
         """
-        try:
-            return self._by_attribute[raw_value]
-        except KeyError:
-            tracked = self._by_attribute[raw_value] = self.track(decode_attribute(raw_value))
-            return tracked
+        return self.track(decode_attribute(raw_value))
 
     def track(self, href: str) -> str | None:
         """The tracker URL for a decoded link, or None for mailto:, #, cid:, relative

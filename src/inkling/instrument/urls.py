@@ -18,6 +18,7 @@ Existing ``%XX`` escapes are kept exactly: the redirect must land on the URL as 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from html import unescape
 from html.entities import html5
 from urllib.parse import quote
@@ -26,7 +27,6 @@ _REFERENCE = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[A-Za-z][A-Za-z0-9]*;?
 _LEGACY_NAMES = sorted((n for n in html5 if not n.endswith(";")), key=len, reverse=True)
 _TAB_NEWLINE = re.compile(r"[\t\n\r]")
 _STRIP = "".join(chr(c) for c in range(0x21))
-_NEEDS_ESCAPE = re.compile(r'[^!-~]|["<>`]')
 # Printable ASCII that may stand in a URI as written; everything else gets %-encoded.
 _SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) not in '"<>`')
 
@@ -72,7 +72,7 @@ def is_web_url(url: str) -> bool:
 
 def to_uri(url: str) -> str:
     """The ASCII URI a browser requests for ``url`` (see the module docstring)."""
-    if _NEEDS_ESCAPE.search(url) is None:
+    if _is_uri_safe(url):
         return url
     scheme, sep, rest = url.partition("://")
     if not sep:
@@ -97,8 +97,21 @@ def to_uri(url: str) -> str:
     )
 
 
+def _is_uri_safe(text: str) -> bool:
+    """True when ``text`` is printable ASCII without characters a URI may not hold."""
+    return (
+        text.isascii()
+        and text.isprintable()
+        and " " not in text
+        and '"' not in text
+        and "<" not in text
+        and ">" not in text
+        and "`" not in text
+    )
+
+
 def _escape(part: str) -> str:
-    if _NEEDS_ESCAPE.search(part) is None:
+    if _is_uri_safe(part):
         return part
     return quote(part, safe=_SAFE, encoding="utf-8", errors="surrogatepass")
 
@@ -108,8 +121,14 @@ def _ascii_authority(authority: str) -> str:
         return _escape(authority)
     userinfo, at, hostport = authority.rpartition("@")
     host, colon, port = hostport.partition(":")
+    return _escape(userinfo) + at + _ascii_host(host) + colon + port
+
+
+@lru_cache(maxsize=1024)
+def _ascii_host(host: str) -> str:
+    """The IDNA form of a host name. Cached: a support team links to few hosts, and
+    Python's IDNA codec is slow."""
     try:
-        ascii_host = host.encode("idna").decode("ascii")
+        return host.encode("idna").decode("ascii")
     except UnicodeError:
-        ascii_host = _escape(host)
-    return _escape(userinfo) + at + ascii_host + colon + port
+        return _escape(host)
