@@ -4,8 +4,9 @@ Both sides do the whole job for each message: every link gets an encrypted click
 (Inkling: AES-GCM-SIV; pytracking: Fernet) and an open pixel is added. pytracking parses
 the HTML with lxml and serializes the tree again; Inkling splices bytes. The two run
 interleaved, round after round, and the medians are compared, so a noisy neighbour slows
-both alike; time is the process's CPU time. Inkling's output is also checked for what pytracking does not do: VML buttons
-tracked, and every byte outside the rewritten values unchanged.
+both alike; time is the process's CPU time. Inkling's output is also checked for what
+pytracking does not do: VML buttons tracked, and every byte outside the rewritten values
+unchanged.
 
     python bench/instrument.py --corpus tests/fixtures/html [--rounds 7] [--repeat 20]
 
