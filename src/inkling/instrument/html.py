@@ -38,10 +38,21 @@ def _anycase(word: bytes) -> bytes:
 
 
 _ATTRIBUTE_VALUE = rb"""(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s>]*+))?+"""
-_ANY_ATTRIBUTE = rb"""(?>[\s/]*+[^\s"'>/=][^\s"'>/=]*+""" + _ATTRIBUTE_VALUE + rb")"
 _HREF = _anycase(b"href")
+_OPT_OUT = _anycase(b"data-inkling")
+# An attribute that is not an opt-out (a tag with one goes the slow way, which reads it).
+_ANY_ATTRIBUTE = (
+    rb"(?>[\s/]*+(?!" + _OPT_OUT + rb"""[\s/>=])[^\s"'>/=][^\s"'>/=]*+""" + _ATTRIBUTE_VALUE + rb")"
+)
+# ... and not the href either.
 _OTHER_ATTRIBUTE = (
-    rb"(?>[\s/]*+(?!" + _HREF + rb"""[\s/>=])[^\s"'>/=][^\s"'>/=]*+""" + _ATTRIBUTE_VALUE + rb")"
+    rb"(?>[\s/]*+(?!(?:"
+    + _HREF
+    + rb"|"
+    + _OPT_OUT
+    + rb""")[\s/>=])[^\s"'>/=][^\s"'>/=]*+"""
+    + _ATTRIBUTE_VALUE
+    + rb")"
 )
 _LINK_TAG_NAME = (
     rb"(?:" + b"|".join(_anycase(n) for n in (b"area", b"a", b"v:roundrect", b"v:rect")) + rb")"
@@ -52,7 +63,8 @@ _RAW_TEXT = (b"script", b"style", b"title", b"textarea", b"xmp")
 # Everything the scanner stops at, in one pattern. A link tag with an href is matched
 # whole, from "<a" to ">", with the href value captured: that is nearly every link, and it
 # costs one search. Atomic groups and possessive quantifiers keep a tag that never closes
-# from backtracking. A link tag the pattern does not fit ("oddlink") is walked slowly.
+# from backtracking. A link tag the pattern does not fit ("oddlink": no href, an opt-out,
+# a stray quote) is walked attribute by attribute.
 _SCAN = re.compile(
     # The lookahead turns away most tags (td, span, div, closing tags) after two bytes.
     rb"<(?=[aA][\s/>rR]|[vV]:|!-|[sS][cCtT]|[tT][iIeE]|[xX][mM]|/[bB])(?:"
@@ -72,7 +84,6 @@ _ATTRIBUTE = re.compile(
     rb"""[\s/]*(?:(?P<end>>)|(?P<name>[^\s"'>/=][^\s"'>/=]*)"""
     rb"""(?:\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<uq>[^\s>]*)))?)"""
 )
-_OPT_OUT_HINT = re.compile(rb"data-inkling", re.IGNORECASE)
 _RAW_END = {name: re.compile(rb"</" + name + rb"[\s/>]", re.IGNORECASE) for name in _RAW_TEXT}
 _NOT_ASCII_SAFE = ("utf_16", "utf_32", "utf_7", "iso2022", "hz")
 
@@ -143,15 +154,11 @@ class _Rewriter:
 
     def _scan(self) -> None:
         data, pos = self.data, 0
-        may_opt_out = b"data-inkling" in data.lower()
         while (match := _SCAN.search(data, pos)) is not None:
             kind = match.lastgroup
             pos = match.end()
             if kind == "link":
-                if may_opt_out and _OPT_OUT_HINT.search(data, match.start(), pos):
-                    self._odd_link_tag(match.start("link") + 1)
-                else:
-                    self._rewrite_href(*match.span(_value_group(match)))
+                self._rewrite_href(*match.span(_value_group(match)))
             elif kind == "oddlink":
                 pos = self._odd_link_tag(pos)
             elif kind == "comment":

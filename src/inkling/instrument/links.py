@@ -6,8 +6,13 @@ so ``links_total`` counts what the customer can actually choose between.
 
 from __future__ import annotations
 
+import re
+
 from inkling.instrument.urls import clean_url, decode_attribute, is_web_url, to_uri
 from inkling.tokens import TokenCodec
+
+# An http(s) URL of printable ASCII that a URI may hold as it is (no space, ", <, >, `).
+_PLAIN_WEB_URL = re.compile(r"[hH][tT][tT][pP][sS]?:[!#-;=?-_a-~]*")
 
 PIXEL_PATH = "/t/o/"
 CLICK_PATH = "/t/c/"
@@ -30,7 +35,17 @@ class MessageLinks:
 
         ``raw_value`` is the attribute value as written (character references intact).
         """
-        return self.track(decode_attribute(raw_value))
+        value = raw_value
+        if "&" in value:
+            if value.count("&") != value.count("&amp;"):
+                return self.track(decode_attribute(value))
+            value = value.replace("&amp;", "&")
+        if _PLAIN_WEB_URL.fullmatch(value) is not None:
+            # Most links: nothing to clean, decode or escape (what track() would find too).
+            if value.startswith(self._tracker_prefixes):
+                return None
+            return self._tracker_url(value)
+        return self.track(value)
 
     def track(self, href: str) -> str | None:
         """The tracker URL for a decoded link, or None for mailto:, #, cid:, relative
@@ -38,7 +53,9 @@ class MessageLinks:
         url = clean_url(href)
         if not is_web_url(url) or url.startswith(self._tracker_prefixes):
             return None
-        target = to_uri(url)
+        return self._tracker_url(to_uri(url))
+
+    def _tracker_url(self, target: str) -> str:
         tracked = self._tracked.get(target)
         if tracked is None:
             token = self._codec.click_token(self._message, len(self.urls), self._sent_at, target)
