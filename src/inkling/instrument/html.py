@@ -24,40 +24,30 @@ from __future__ import annotations
 
 import codecs
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 
 from inkling.instrument.links import MessageLinks
 
 
-def _anycase(word: bytes) -> bytes:
-    """A pattern matching ``word`` in any letter case. Spelled out as classes because the
-    scanner's pattern runs faster without re.IGNORECASE."""
-    return b"".join(
-        b"[%c%c]" % (c, c ^ 0x20) if chr(c).isalpha() else re.escape(bytes([c])) for c in word
-    )
-
-
+# The patterns run on a lowercased copy of the HTML (bytes.lower() changes only A-Z, so
+# every position is the same as in the original): tag and attribute names are then plain
+# literals, which the regex engine matches much faster than case-insensitively. Values
+# are always sliced from the original.
 _ATTRIBUTE_VALUE = rb"""(?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s>]*+))?+"""
-_HREF = _anycase(b"href")
-_OPT_OUT = _anycase(b"data-inkling")
+_NAME_REST = rb"""[^\s"'>/=]*+"""
 # An attribute that is not an opt-out (a tag with one goes the slow way, which reads it).
 _ANY_ATTRIBUTE = (
-    rb"(?>[\s/]*+(?!" + _OPT_OUT + rb"""[\s/>=])[^\s"'>/=][^\s"'>/=]*+""" + _ATTRIBUTE_VALUE + rb")"
+    rb"""(?>[\s/]*+(?!data-inkling[\s/>=])[^\s"'>/=]""" + _NAME_REST + _ATTRIBUTE_VALUE + rb")"
 )
 # ... and not the href either.
 _OTHER_ATTRIBUTE = (
-    rb"(?>[\s/]*+(?!(?:"
-    + _HREF
-    + rb"|"
-    + _OPT_OUT
-    + rb""")[\s/>=])[^\s"'>/=][^\s"'>/=]*+"""
+    rb"""(?>[\s/]*+(?!(?:href|data-inkling)[\s/>=])[^\s"'>/=]"""
+    + _NAME_REST
     + _ATTRIBUTE_VALUE
     + rb")"
 )
-_LINK_TAG_NAME = (
-    rb"(?:" + b"|".join(_anycase(n) for n in (b"area", b"a", b"v:roundrect", b"v:rect")) + rb")"
-    rb"(?=[\s/>])"
-)
+_LINK_TAG_NAME = rb"(?:area|a|v:roundrect|v:rect)(?=[\s/>])"
 _RAW_TEXT = (b"script", b"style", b"title", b"textarea", b"xmp")
 
 # Everything the scanner stops at, in one pattern. A link tag with an href is matched
@@ -67,24 +57,25 @@ _RAW_TEXT = (b"script", b"style", b"title", b"textarea", b"xmp")
 # a stray quote) is walked attribute by attribute.
 _SCAN = re.compile(
     # The lookahead turns away most tags (td, span, div, closing tags) after two bytes.
-    rb"<(?=[aA][\s/>rR]|[vV]:|!-|[sS][cCtT]|[tT][iIeE]|[xX][mM]|/[bB])(?:"
-    rb"(?P<link>" + _LINK_TAG_NAME + _OTHER_ATTRIBUTE + rb"*+[\s/]*+" + _HREF + rb"\s*+=\s*+"
+    rb"<(?=a[\s/>r]|v:|!-|s[ct]|t[ie]|xm|/b)(?:"
+    rb"(?P<link>" + _LINK_TAG_NAME + _OTHER_ATTRIBUTE + rb"*+[\s/]*+href\s*+=\s*+"
     rb"""(?:"(?P<dq>[^"]*+)"|'(?P<sq>[^']*+)'|(?P<uq>[^\s>]*+))"""
     + _ANY_ATTRIBUTE
     + rb"*+[\s/]*+>)"
     rb"|(?P<oddlink>" + _LINK_TAG_NAME + rb")"
-    rb"|(?P<cond>!--\[" + _anycase(b"if") + rb"[^\]>]*\]>)"
+    rb"|(?P<cond>!--\[if[^\]>]*\]>)"
     rb"|(?P<comment>!--)"
-    rb"|(?P<raw>" + b"|".join(_anycase(n) for n in _RAW_TEXT) + rb")(?=[\s/>])"
-    rb"|(?P<body>/" + _anycase(b"body") + rb")(?=[\s/>])"
+    rb"|(?P<raw>" + b"|".join(_RAW_TEXT) + rb")(?=[\s/>])"
+    rb"|(?P<body>/body)(?=[\s/>])"
     rb")"
 )
+_DQ, _SQ, _UQ = (_SCAN.groupindex[name] for name in ("dq", "sq", "uq"))
 _COMMENT_END = re.compile(rb"--!?>")
 _ATTRIBUTE = re.compile(
     rb"""[\s/]*(?:(?P<end>>)|(?P<name>[^\s"'>/=][^\s"'>/=]*)"""
     rb"""(?:\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<uq>[^\s>]*)))?)"""
 )
-_RAW_END = {name: re.compile(rb"</" + name + rb"[\s/>]", re.IGNORECASE) for name in _RAW_TEXT}
+_RAW_END = {name: re.compile(rb"</" + name + rb"[\s/>]") for name in _RAW_TEXT}
 _NOT_ASCII_SAFE = ("utf_16", "utf_32", "utf_7", "iso2022", "hz")
 
 PIXEL_STYLE = (
@@ -115,6 +106,7 @@ def rewrite_html(
     return _Rewriter(data, codec or "latin-1", links).run(pixel)
 
 
+@lru_cache(maxsize=256)
 def _codec_name(charset: str) -> str | None:
     try:
         return codecs.lookup(charset).name.replace("-", "_")
@@ -137,6 +129,7 @@ def _rewrite_transcoded(
 class _Rewriter:
     def __init__(self, data: bytes, charset: str, links: MessageLinks) -> None:
         self.data = data
+        self.lowered = data.lower()
         self.charset = charset
         self.links = links
         self.edits: list[tuple[int, int, bytes]] = []
@@ -153,18 +146,27 @@ class _Rewriter:
         return self.result
 
     def _scan(self) -> None:
-        data, pos = self.data, 0
+        data, pos = self.lowered, 0
         while (match := _SCAN.search(data, pos)) is not None:
             kind = match.lastgroup
             pos = match.end()
             if kind == "link":
-                self._rewrite_href(*match.span(_value_group(match)))
+                # the first of the three value groups that took part holds the href
+                spans = match.regs
+                span = (
+                    spans[_DQ]
+                    if spans[_DQ][0] >= 0
+                    else spans[_SQ]
+                    if spans[_SQ][0] >= 0
+                    else spans[_UQ]
+                )
+                self._rewrite_href(*span)
             elif kind == "oddlink":
                 pos = self._odd_link_tag(pos)
             elif kind == "comment":
                 pos = _comment_end(data, pos)
             elif kind == "raw":
-                end = _RAW_END[match.group("raw").lower()].search(data, pos)
+                end = _RAW_END[match.group("raw")].search(data, pos)
                 pos = len(data) if end is None else end.start()
             elif kind == "body":
                 self.body_close = match.start()
@@ -219,7 +221,7 @@ class _Rewriter:
     def _apply(self) -> bytes:
         if not self.edits:
             return self.data
-        self.edits.sort(key=lambda edit: edit[0])
+        self.edits.sort()  # only the pixel is out of order; starts never tie
         pieces, last = [], 0
         for start, end, replacement in self.edits:
             pieces.append(self.data[last:start])
