@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import os
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -130,3 +132,25 @@ def test_corrupt_key_file_is_a_clear_error(data_dir: Path) -> None:
     (data_dir / KEY_FILE).write_text("{not json")
     with pytest.raises(KeyStoreError, match="unreadable"):
         TokenCodec.for_data_dir(data_dir)
+
+
+def test_nonces_never_repeat_across_threads_or_forks(codec: TokenCodec) -> None:
+    def nonces(count: int) -> list[bytes]:
+        tokens = [codec.click_token("ab" * 10, 0, 1, URL) for _ in range(count)]
+        return [base64.urlsafe_b64decode(t + "=" * (-len(t) % 4))[1:13] for t in tokens]
+
+    with ThreadPoolExecutor(4) as pool:
+        seen = [n for batch in pool.map(nonces, [2000] * 4) for n in batch]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child reports its nonces to the parent and leaves at once
+        os.close(read)
+        os.write(write, b"".join(nonces(200)))
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as child:
+        data = child.read()
+    os.waitpid(pid, 0)
+    seen += [data[i : i + 12] for i in range(0, len(data), 12)]
+    seen += nonces(200)  # the parent's own buffer after the fork
+    assert len(seen) == 8400 and len(set(seen)) == len(seen)

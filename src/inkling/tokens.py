@@ -32,6 +32,7 @@ import json
 import os
 import secrets
 import struct
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -57,39 +58,45 @@ _RELOAD_INTERVAL = 1.0
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
-class _NoncePool:
-    """Random 96-bit nonces drawn from the OS a few thousand bytes at a time: one system
-    call per 340 tokens instead of one each.
+class _RandomPool:
+    """Random bytes (nonces, message ids) drawn from the OS a few kilobytes at a time: one
+    system call per few hundred tokens instead of one each.
 
     AES-GCM must never see a nonce twice under one key. Random nonces make a repeat
     negligible for far more tokens than a key will seal (NIST SP 800-38D allows 2**32 per
-    key; rotate long before). A forked child must not reuse the parent's buffered nonces,
-    so the pool empties itself in every child.
+    key; rotate long before). Two threads must never take the same bytes, hence the lock;
+    and a forked child must not reuse the parent's buffer, so it empties in every child.
     """
 
-    _CHUNK = _NONCE * 340
+    _CHUNK = 4096
 
     def __init__(self) -> None:
         self._buffer = b""
         self._offset = 0
+        self._lock = threading.Lock()
         os.register_at_fork(after_in_child=self._forget)
 
     def _forget(self) -> None:
         self._buffer = b""
         self._offset = 0
+        self._lock = threading.Lock()
 
-    def next(self) -> bytes:
-        if self._offset >= len(self._buffer):
-            self._buffer = os.urandom(self._CHUNK)
-            self._offset = 0
-        start = self._offset
-        self._offset += _NONCE
-        return self._buffer[start : self._offset]
+    def take(self, count: int) -> bytes:
+        with self._lock:
+            if self._offset + count > len(self._buffer):
+                self._buffer = os.urandom(self._CHUNK)
+                self._offset = 0
+            start = self._offset
+            self._offset += count
+            return self._buffer[start : self._offset]
+
+
+_RANDOM = _RandomPool()
 
 
 def new_message_id() -> str:
     """A fresh random Inkling message id: 20 lowercase hexadecimal characters."""
-    return os.urandom(MESSAGE_ID_BYTES).hex()
+    return _RANDOM.take(MESSAGE_ID_BYTES).hex()
 
 
 @lru_cache(maxsize=4096)
@@ -150,7 +157,6 @@ class TokenCodec:
         self._reload_interval = reload_interval
         self._keys: dict[int, _Key] = {}
         self._last_reload = 0.0
-        self._nonces = _NoncePool()
         self._reload()
 
     @classmethod
@@ -172,7 +178,7 @@ class TokenCodec:
             head = _CLICK_HEAD.pack(message_id_bytes(message), link, sent_at)
         except struct.error as exc:
             raise TokenError(f"link {link} or send time {sent_at} out of range") from exc
-        nonce = self._nonces.next()
+        nonce = _RANDOM.take(_NONCE)
         sealed = key.click.encrypt(nonce, head + url.encode(), key.head)
         raw = key.head + nonce + sealed
         return binascii.b2a_base64(raw, newline=False).translate(_URLSAFE).rstrip(b"=").decode()

@@ -24,11 +24,10 @@ from __future__ import annotations
 
 import codecs
 import re
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from inkling.instrument.links import MessageLinks
-
 
 # The patterns run on a lowercased copy of the HTML (bytes.lower() changes only A-Z, so
 # every position is the same as in the original): tag and attribute names are then plain
