@@ -3,8 +3,9 @@
 Both sides do the whole job for each message: every link gets an encrypted click token
 (Inkling: AES-GCM-SIV; pytracking: Fernet) and an open pixel is added. pytracking parses
 the HTML with lxml and serializes the tree again; Inkling splices bytes. The two run
-interleaved, round after round, and the medians are compared, so a noisy neighbour slows
-both alike; time is the process's CPU time. Inkling's output is also checked for what
+interleaved, round after round, on the process's CPU time; each side's best round is
+compared (noise only ever adds time, so the best round is the least disturbed one), and the
+medians are printed beside them. Inkling's output is also checked for what
 pytracking does not do: VML buttons tracked, and every byte outside the rewritten values
 unchanged.
 
@@ -40,7 +41,7 @@ VML_HREF = re.compile(rb"<v:(?:roundrect|rect)\b[^>]*\bhref=", re.IGNORECASE)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, required=True, help="folder of *.html bodies")
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--repeat", type=int, default=20, help="passes over the corpus a round")
     args = parser.parse_args()
 
@@ -76,8 +77,8 @@ def main() -> None:
     for _ in range(args.rounds):
         inkling_rates.append(_rate(inkling, corpus, args.repeat))
         pytracking_rates.append(_rate(pytracking, corpus, args.repeat))
-    inkling_mps = statistics.median(inkling_rates)
-    pytracking_mps = statistics.median(pytracking_rates)
+    inkling_mps = max(inkling_rates)
+    pytracking_mps = max(pytracking_rates)
 
     vml_in_corpus = sum(len(VML_HREF.findall(html)) for html in corpus)
     report = {
@@ -89,6 +90,9 @@ def main() -> None:
         "inkling_messages_per_s": round(inkling_mps, 1),
         "pytracking_messages_per_s": round(pytracking_mps, 1),
         "ratio": round(inkling_mps / pytracking_mps, 2),
+        "median_ratio": round(
+            statistics.median(inkling_rates) / statistics.median(pytracking_rates), 2
+        ),
         "target_ratio": 8.0,
         "vml_buttons_in_corpus": vml_in_corpus,
         "vml_buttons_tracked": {
