@@ -1,21 +1,34 @@
 """A real browser for end-to-end tests: Debian's Chromium driven by Playwright.
 
-Nothing leaves the machine: every request to a host other than 127.0.0.1 is intercepted
-and answered with a tiny page, and the URL the browser asked for is recorded. Pages under
-test are served by :class:`PageServer`, a plain HTTP server on 127.0.0.1, so the browser
-sees them exactly as bytes with a ``Content-Type`` charset, as it would a real page.
+Nothing leaves the machine. Chromium is started with host resolver rules that send every
+host name to :class:`LocalWeb`, one server on 127.0.0.1 that speaks both plain HTTP and
+TLS (with a throwaway self-signed certificate the browser context is told to accept), so
+no DNS query is made and no connection goes anywhere but loopback. ``LocalWeb`` serves
+the pages under test at its own address and answers every other request with a tiny stub
+page, recording the URL the browser asked for (scheme, ``Host`` header and request target).
+
+Playwright's ``route`` is not used for this on purpose: it does not see a navigation that
+follows a redirect (its handler "will only be called for the first url if the response is
+a redirect"), and following the tracker's redirect is exactly what these tests do.
 """
 
 from __future__ import annotations
 
+import datetime
+import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from typing import Any
 
-from playwright.sync_api import BrowserContext, Route, sync_playwright
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from playwright.sync_api import BrowserContext, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -31,39 +44,148 @@ CHROMIUM_ARGS = [
     "--disable-features=HttpsUpgrades",
 ]
 LOOPBACK = "127.0.0.1"
-STUB_PAGE = b"<!DOCTYPE html><title>stub</title><p>intercepted</p>"
+STUB_PAGE = b"<!DOCTYPE html><title>stub</title><p>answered on this machine</p>"
 
 
-def is_external(url: str) -> bool:
-    """True for network URLs whose host is not 127.0.0.1 (those must never leave)."""
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https", "ws", "wss") and parts.hostname != LOOPBACK
+class LocalWeb:
+    """Serves registered pages on 127.0.0.1 and stands in for every other web host."""
+
+    def __init__(self, cert_dir: Path) -> None:
+        self._pages: dict[str, tuple[bytes, str]] = {}
+        self._lock = threading.Lock()
+        self._external: list[str] = []
+        self._server = _SniffingServer(_tls_context(cert_dir), self)
+        self.port = int(self._server.server_address[1])
+        self.url = f"http://{LOOPBACK}:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def resolver_rules(self) -> str:
+        """The ``--host-resolver-rules`` value sending every host name here."""
+        return f"MAP * {LOOPBACK}:{self.port}, EXCLUDE {LOOPBACK}"
+
+    def put(self, path: str, body: bytes, charset: str) -> str:
+        """Serve ``body`` as HTML in ``charset`` at ``path``; returns its URL."""
+        self._pages[path] = (body, f"text/html; charset={charset}")
+        return self.url + path
+
+    def requested(self) -> list[str]:
+        """The URLs requested from other hosts so far, in order (no fragments: those
+        never reach a server)."""
+        with self._lock:
+            return list(self._external)
+
+    def _answer(self, scheme: str, host: str, path: str) -> tuple[int, bytes, str]:
+        if scheme == "http" and host == f"{LOOPBACK}:{self.port}":
+            page = self._pages.get(path)
+            if page is None:
+                return 404, b"not found\n", "text/plain; charset=utf-8"
+            return 200, *page
+        with self._lock:
+            self._external.append(f"{scheme}://{host}{path}")
+        return 200, STUB_PAGE, "text/html; charset=utf-8"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(10)
 
 
-class ExternalRequests:
-    """Answers every request to a host other than 127.0.0.1 with :data:`STUB_PAGE` and
-    records the URLs that were asked for, in order."""
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    timeout = 10
+    server: _SniffingServer
 
-    def __init__(self) -> None:
-        self.urls: list[str] = []
+    def do_GET(self) -> None:
+        self._reply(with_body=True)
 
-    def install(self, context: BrowserContext) -> None:
-        context.route(is_external, self._fulfill)
+    def do_HEAD(self) -> None:
+        self._reply(with_body=False)
 
-    def _fulfill(self, route: Route) -> None:
-        self.urls.append(route.request.url)
-        route.fulfill(status=200, content_type="text/html; charset=utf-8", body=STUB_PAGE)
+    def _reply(self, *, with_body: bool) -> None:
+        scheme = "https" if isinstance(self.connection, ssl.SSLSocket) else "http"
+        status, body, content_type = self.server.web._answer(
+            scheme, self.headers.get("Host", ""), self.path
+        )
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        if with_body:
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _SniffingServer(ThreadingHTTPServer):
+    """HTTP on one port, with TLS when the first byte is a TLS handshake record."""
+
+    def __init__(self, tls: ssl.SSLContext, web: LocalWeb) -> None:
+        self.tls = tls
+        self.web = web
+        super().__init__((LOOPBACK, 0), _Handler)
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        sock: socket.socket = request
+        try:
+            sock.settimeout(10)
+            first = sock.recv(1, socket.MSG_PEEK)
+            if first == b"\x16":
+                with self.tls.wrap_socket(sock, server_side=True) as tls_sock:
+                    self.RequestHandlerClass(tls_sock, client_address, self)
+                return
+        except OSError:  # the client went away, or the handshake failed
+            return
+        if first:
+            self.RequestHandlerClass(sock, client_address, self)
+
+
+def _tls_context(cert_dir: Path) -> ssl.SSLContext:
+    """A server context with a fresh self-signed certificate (the browser context is told
+    to accept any certificate, so one serves every host name)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "inkling test stub")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = cert_dir / "stub-cert.pem", cert_dir / "stub-key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    return context
 
 
 @contextmanager
-def chromium_context(timeout_ms: float = 15_000) -> Iterator[BrowserContext]:
-    """A fresh Chromium (new empty profile) and one browser context, closed on exit."""
+def chromium_context(web: LocalWeb, timeout_ms: float = 15_000) -> Iterator[BrowserContext]:
+    """A fresh Chromium (new empty profile) whose every host name resolves to ``web``,
+    and one browser context; both closed on exit."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+            executable_path=str(CHROMIUM),
+            args=[*CHROMIUM_ARGS, f"--host-resolver-rules={web.resolver_rules}"],
+            headless=True,
         )
         try:
-            context = browser.new_context()
+            context = browser.new_context(ignore_https_errors=True)
             context.set_default_timeout(timeout_ms)
             context.set_default_navigation_timeout(timeout_ms)
             try:
@@ -72,40 +194,3 @@ def chromium_context(timeout_ms: float = 15_000) -> Iterator[BrowserContext]:
                 context.close()
         finally:
             browser.close()
-
-
-class PageServer:
-    """Serves byte strings at fixed paths on 127.0.0.1 (404 for anything else)."""
-
-    def __init__(self) -> None:
-        self._pages: dict[str, tuple[bytes, str]] = {}
-        pages = self._pages
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body, content_type = pages.get(self.path, (b"not found\n", "text/plain"))
-                self.send_response(200 if self.path in pages else 404)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Cache-Control", "no-store")
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer((LOOPBACK, 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://{LOOPBACK}:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def put(self, path: str, body: bytes, charset: str) -> str:
-        """Serve ``body`` as HTML in ``charset`` at ``path``; returns its URL."""
-        self._pages[path] = (body, f"text/html; charset={charset}")
-        return self.url + path
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(10)

@@ -8,8 +8,8 @@ loads the result, follows every tracked link through the running ``inkling serve
 tracker leaves alone must come out identical, and every absolute http(s) link that is not
 opted out must be tracked. The pixel must be fetched (an open is recorded) and invisible.
 
-No request leaves the machine: every host but 127.0.0.1 is answered by the browser itself
-(see ``tests/e2e/browser.py``).
+No request leaves the machine: every host name resolves to a local stand-in that records
+what was asked of it (see ``tests/e2e/browser.py``).
 """
 
 from __future__ import annotations
@@ -22,19 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import BrowserContext, Page
 
 from inkling.instrument.html import pixel_tag, rewrite_html
 from inkling.instrument.links import CLICK_PATH, MessageLinks
 from inkling.store import Store
 from inkling.tokens import TokenCodec, new_message_id
 from tests.conftest import FIXTURES
-from tests.e2e.browser import (
-    CHROMIUM,
-    ExternalRequests,
-    PageServer,
-    chromium_context,
-)
+from tests.e2e.browser import CHROMIUM, LocalWeb, chromium_context
 from tests.e2e.server import ServerProcess
 
 pytestmark = pytest.mark.slow
@@ -110,19 +105,23 @@ line?x=1&amp;y=2
 """
 
 # Corners where a browser and the tracker may not agree on the URL: IDNA 2003 (Python's
-# "idna" codec) against UTS #46 as browsers apply it, and characters the URL standard
-# leaves as they are in a query.
+# "idna" codec maps ß to ss, final sigma to sigma, drops ZWNJ) against UTS #46
+# non-transitional processing as browsers apply it; a backtick, which the URL standard
+# leaves as it is in a query; a backslash after an IRI host (a path separator to browsers).
 CORNERS = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Corners</title></head>
 <body>
 <p><a href="https://straße.example/">sharp s</a></p>
 <p><a href="https://ελληνικός.example/">final sigma</a></p>
+<p><a href="https://نامه&zwnj;ای.example/">zero-width non-joiner (Persian)</a></p>
 <p><a href="https://shop.example.org/search?q=`code`">backtick in a query</a></p>
 <p><a href="https://shop.example.org/search?q={x}|y^z">braces, pipe, caret in a query</a></p>
 <p><a href="https://bücher.example\\katalog">backslash after an IRI host</a></p>
 </body></html>
 """
 
+# A message in windows-1252: webmail shows its text in a UTF-8 page, a desktop client reads
+# it in its own charset (and then a browser encodes the query in that charset).
 LEGACY = """<html><head>
 <meta http-equiv="Content-Type" content="text/html; charset=windows-1252"></head>
 <body><p>Grüße aus Köln:
@@ -136,7 +135,15 @@ DOCUMENTS = [
     Document("inline_nasty", NASTY.encode("utf-8"), "utf-8"),
     Document("inline_corners", CORNERS.encode("utf-8"), "utf-8"),
     Document("inline_windows1252_webmail", LEGACY.encode("cp1252"), "windows-1252", "webmail"),
-    Document("inline_windows1252_native", LEGACY.encode("cp1252"), "windows-1252"),
+    pytest.param(
+        Document("inline_windows1252_native", LEGACY.encode("cp1252"), "windows-1252"),
+        marks=pytest.mark.xfail(
+            strict=True,
+            reason="by choice, a query is sent as UTF-8 as webmail does, not in the "
+            "message's legacy charset as a desktop client would (docs/instrumentation.md)",
+        ),
+        id="inline_windows1252_native",
+    ),
 ]
 
 _COLLECT_LINKS = """() => Array.from(document.querySelectorAll('a[href], area[href]'), (el) => {
@@ -167,9 +174,8 @@ class Tracker:
 
 @dataclass(frozen=True)
 class Browser:
-    pages: PageServer
-    external: ExternalRequests
-    new_page: Any
+    web: LocalWeb
+    context: BrowserContext
 
 
 @pytest.fixture(scope="module")
@@ -189,20 +195,18 @@ def tracker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tracker]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    pages = PageServer()
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    web = LocalWeb(tmp_path_factory.mktemp("web"))
     try:
-        with chromium_context() as context:
-            external = ExternalRequests()
-            external.install(context)
-            yield Browser(pages, external, context.new_page)
+        with chromium_context(web) as context:
+            yield Browser(web, context)
     finally:
-        pages.stop()
+        web.stop()
 
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    page: Page = browser.new_page()
+    page = browser.context.new_page()
     try:
         yield page
     finally:
@@ -218,14 +222,13 @@ def _instrument(tracker: Tracker, document: Document) -> tuple[str, str, bytes]:
     return message, pixel_url, result.html
 
 
-def _serve(browser: Browser, document: Document, name: str, html: bytes) -> str:
-    """Serve ``html`` the way ``document`` is shown. Both versions of a document live in
-    the same directory, so relative links resolve alike."""
+def _serve(browser: Browser, document: Document, html: bytes) -> str:
+    """Serve ``html`` the way ``document`` is shown. Every version of a document is served
+    at the same URL, so relative links resolve alike."""
+    path = f"/{document.name}/message.html"
     if document.shown_as == "webmail":
-        return browser.pages.put(
-            f"/{document.name}/{name}", html.decode(document.charset).encode("utf-8"), "utf-8"
-        )
-    return browser.pages.put(f"/{document.name}/{name}", html, document.charset)
+        return browser.web.put(path, html.decode(document.charset).encode("utf-8"), "utf-8")
+    return browser.web.put(path, html, document.charset)
 
 
 def _links_on(page: Page, url: str) -> list[dict[str, Any]]:
@@ -235,9 +238,10 @@ def _links_on(page: Page, url: str) -> list[dict[str, Any]]:
     return links
 
 
-def _follow(page: Page, tracker_href: str) -> tuple[str, str]:
+def _follow(browser: Browser, page: Page, tracker_href: str) -> tuple[str, str]:
     """Navigate to a tracker link; returns (URL requested from the target host after the
-    redirect, URL the page ends on including the fragment)."""
+    redirect, URL the page ends on, fragment included)."""
+    asked_before = len(browser.web.requested())
     response = page.goto(tracker_href)
     assert response is not None, f"no response following {tracker_href}"
     redirect = response.request.redirected_from
@@ -246,23 +250,42 @@ def _follow(page: Page, tracker_href: str) -> tuple[str, str]:
     )
     redirect_response = redirect.response()
     assert redirect_response is not None and redirect_response.status == 302
+    # The request really reached the target host (among the browser's own background
+    # requests, favicons and the like, which also land on the local stand-in).
+    asked = browser.web.requested()[asked_before:]
+    assert response.request.url in asked, (response.request.url, asked)
     return response.request.url, page.url
+
+
+def _check_pixel(page: Page, tracker: Tracker, message: str, pixel_url: str) -> None:
+    """The page just loaded fetched the pixel (an open is on record) and shows nothing."""
+    assert tracker.events(message, "open") >= 1, "no open recorded for the pixel"
+    pixel = page.locator(f'img[src="{pixel_url}"]')
+    assert pixel.count() == 1
+    loaded = pixel.evaluate("i => [i.complete, i.naturalWidth, i.naturalHeight]")
+    assert loaded == [True, 1, 1], "the pixel did not load as a 1x1 image"
+    box = pixel.bounding_box()
+    assert box is None or (box["width"] <= 1 and box["height"] <= 1), f"pixel shows: {box}"
 
 
 @pytest.mark.parametrize("document", DOCUMENTS, ids=lambda d: d.name)
 def test_tracked_links_land_where_the_original_links_go(
     document: Document, tracker: Tracker, browser: Browser, page: Page
 ) -> None:
-    message, _pixel, instrumented = _instrument(tracker, document)
-    before = _links_on(page, _serve(browser, document, "original.html", document.html))
-    after = _links_on(page, _serve(browser, document, "instrumented.html", instrumented))
+    message, pixel_url, instrumented = _instrument(tracker, document)
+    before = _links_on(page, _serve(browser, document, document.html))
+    pixel_statuses: list[int] = []
+    page.on("response", lambda r: pixel_statuses.append(r.status) if r.url == pixel_url else None)
+    after = _links_on(page, _serve(browser, document, instrumented))
+    assert pixel_statuses == [200], "the browser did not fetch the pixel once"
+    _check_pixel(page, tracker, message, pixel_url)
     assert len(after) == len(before), "instrumenting changed the number of links"
 
     problems: list[str] = []
-    followed = 0
+    landings: dict[str, tuple[str, str]] = {}  # one tracker URL per target: follow it once
     for index, (original, rewritten) in enumerate(zip(before, after, strict=True)):
         where = f"link {index} <{original['tag']} href={original['raw']!r}>"
-        if rewritten["href"] == original["href"]:
+        if rewritten["raw"] == original["raw"]:
             if original["absolute"] in ("http:", "https:") and not original["optOut"]:
                 problems.append(f"{where}: left untracked ({original['href']})")
             continue
@@ -274,8 +297,10 @@ def test_tracked_links_land_where_the_original_links_go(
             continue
         if original["optOut"]:
             problems.append(f"{where}: tracked despite data-inkling=off")
-        requested, landed = _follow(page, rewritten["href"])
-        followed += 1
+        tracker_href = rewritten["href"]
+        if tracker_href not in landings:
+            landings[tracker_href] = _follow(browser, page, tracker_href)
+        requested, landed = landings[tracker_href]
         expected = original["href"]
         if landed != expected or requested != expected.partition("#")[0]:
             problems.append(
@@ -284,24 +309,4 @@ def test_tracked_links_land_where_the_original_links_go(
             )
 
     assert not problems, f"{document.name}:\n  " + "\n  ".join(problems)
-    assert tracker.events(message, "click") == followed
-
-
-@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda d: d.name)
-def test_pixel_is_fetched_and_invisible(
-    document: Document, tracker: Tracker, browser: Browser, page: Page
-) -> None:
-    message, pixel_url, instrumented = _instrument(tracker, document)
-    assert tracker.events(message, "open") == 0
-    fetched: list[int] = []
-    page.on("response", lambda r: fetched.append(r.status) if r.url == pixel_url else None)
-    response = page.goto(_serve(browser, document, "instrumented.html", instrumented))
-    assert response is not None and response.status == 200
-
-    assert fetched == [200]
-    assert tracker.events(message, "open") >= 1
-    pixel = page.locator(f'img[src="{pixel_url}"]')
-    assert pixel.count() == 1
-    assert pixel.evaluate("i => [i.complete, i.naturalWidth, i.naturalHeight]") == [True, 1, 1]
-    box = pixel.bounding_box()
-    assert box is None or (box["width"] <= 1 and box["height"] <= 1), box
+    assert tracker.events(message, "click") == len(landings)

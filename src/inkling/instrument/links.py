@@ -11,8 +11,9 @@ import re
 from inkling.instrument.urls import clean_url, decode_attribute, is_web_url, to_uri
 from inkling.tokens import TokenCodec
 
-# An http(s) URL of printable ASCII that a URI may hold as it is (no space, ", <, >, `).
-_PLAIN_WEB_URL = re.compile(r"[hH][tT][tT][pP][sS]?:[!#-;=?-_a-~]*")
+# An http(s) URL of printable ASCII that no component would escape: no space, ", ', <,
+# >, `, {, } or backslash (see urls.to_uri).
+_PLAIN_WEB_URL = re.compile(r"[hH][tT][tT][pP][sS]?:[!#-&(-;=?-\[\]-_a-z|~]*")
 
 PIXEL_PATH = "/t/o/"
 CLICK_PATH = "/t/c/"
