@@ -86,6 +86,8 @@ def serve(
         access_log=False,
         timeout_graceful_shutdown=10,
         server_header=False,
+        # X-Forwarded-For is judged by Inkling itself, against trusted_proxies only
+        proxy_headers=False,
     )
 
 

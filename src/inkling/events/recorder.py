@@ -16,6 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from inkling.events.model import Event
 from inkling.events.spool import Spool
@@ -34,7 +35,11 @@ class Recorder:
     def __init__(self, store: Store, spool: Spool, *, batch_max: int = 512) -> None:
         self._store = store
         self._spool = spool
+        self._spooled = spool.pending()  # known here, so the hot path never stats the disk
         self._batch_max = batch_max
+        # One thread owns the writer's connection; the event loop never waits on it.
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="inkling-recorder")
+        self._writer_connection = store.event_writer()
         self._pending: list[tuple[Event, asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._closing = False
@@ -42,7 +47,7 @@ class Recorder:
         self._next_drain = 0.0
 
     async def start(self) -> None:
-        await asyncio.to_thread(self._drain_spool)
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._drain_spool)
         self._writer = asyncio.create_task(self._run(), name="inkling-recorder")
 
     async def record(self, event: Event) -> None:
@@ -50,8 +55,9 @@ class Recorder:
         if self._closing:
             raise RecorderClosed("the recorder is closed")
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if not self._pending:
+            self._wake.set()
         self._pending.append((event, future))
-        self._wake.set()
         await future
 
     async def close(self) -> None:
@@ -60,6 +66,10 @@ class Recorder:
         self._wake.set()
         if self._writer is not None:
             await self._writer
+        await asyncio.get_running_loop().run_in_executor(
+            self._thread, self._writer_connection.close
+        )
+        self._thread.shutdown(wait=True)
 
     async def _run(self) -> None:
         while True:
@@ -75,7 +85,7 @@ class Recorder:
     async def _commit(self, batch: list[tuple[Event, asyncio.Future[None]]]) -> None:
         events = [event for event, _ in batch]
         try:
-            await asyncio.to_thread(self._write, events)
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._write, events)
         except Exception as exc:  # the spool failed too: the hits cannot be acknowledged
             log.exception("could not record %d events", len(events))
             for _, future in batch:
@@ -88,23 +98,25 @@ class Recorder:
 
     def _write(self, events: Sequence[Event]) -> None:
         """Commit to the database, or fsync to the spool if the database refuses."""
-        if self._spool.pending() and time.monotonic() >= self._next_drain:
+        if self._spooled and time.monotonic() >= self._next_drain:
             self._drain_spool()
-        if self._spool.pending():
+        if self._spooled:
             self._spool.append(events)  # keep order: the database is still behind the spool
             return
         try:
-            self._store.insert_events(events)
+            self._writer_connection.write(events)
         except Exception:
             log.warning("database refused %d events; spooling them to disk", len(events))
             self._spool.append(events)
+            self._spooled = True
             self._next_drain = time.monotonic() + SPOOL_RETRY_SECONDS
 
     def _drain_spool(self) -> None:
         try:
             spooled = self._spool.take()
-            self._store.insert_events(spooled)  # one transaction: all or none
+            self._writer_connection.write(spooled)  # one transaction: all or none
             self._spool.done()
+            self._spooled = False
         except Exception:
             log.warning("database still unavailable; %s keeps the spooled events", self._spool.path)
             self._next_drain = time.monotonic() + SPOOL_RETRY_SECONDS

@@ -6,6 +6,7 @@ the process or the machine; PostgreSQL is reached through psycopg 3. Migrations 
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -111,6 +112,10 @@ class Store:
         with self.engine.begin() as connection:
             connection.exec_driver_sql(self._insert_event_sql, rows)
 
+    def event_writer(self) -> EventWriter:
+        """A writer for the recorder's thread: one connection kept open for its batches."""
+        return EventWriter(self.engine, self._insert_event_sql)
+
     def events_for(self, message: str, limit: int | None = None) -> list[Event]:
         query = (
             select(events)
@@ -134,6 +139,45 @@ class Store:
     def count_events(self) -> int:
         with self.engine.connect() as connection:
             return int(connection.execute(select(func.count()).select_from(events)).scalar_one())
+
+
+class EventWriter:
+    """Writes batches of events on one driver connection, kept open between batches.
+
+    The recorder calls it from its own thread for every commit, so it skips what the
+    engine does per transaction (checkout, events, reset) and hands the driver plain
+    tuples; executemany and commit run in the driver with the GIL released. A failed batch
+    rolls back and drops the connection; the next batch opens a fresh one.
+    """
+
+    def __init__(self, engine: Engine, insert_sql: str) -> None:
+        self._engine = engine
+        self._sql = insert_sql
+        self._connection: Any = None
+
+    def write(self, batch: Sequence[Event]) -> None:
+        """Insert and commit ``batch``; raises whatever the driver raises."""
+        rows = [_event_tuple(e) for e in batch]
+        if not rows:
+            return
+        if self._connection is None:
+            self._connection = self._engine.raw_connection()
+        try:
+            cursor = self._connection.cursor()
+            cursor.executemany(self._sql, rows)
+            cursor.close()
+            self._connection.commit()
+        except BaseException:
+            connection, self._connection = self._connection, None
+            with contextlib.suppress(Exception):  # already broken: dropping it is all we want
+                connection.invalidate()
+            raise
+
+    def close(self) -> None:
+        """Give the connection back to the engine's pool."""
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            connection.close()
 
 
 def _create_engine(url: str) -> Engine:

@@ -24,6 +24,8 @@ class ClientAddress:
         self.trusts = lru_cache(maxsize=4096)(self._trusts)
 
     def address(self, peer: str | None, forwarded_for: str | None) -> str | None:
+        if forwarded_for is None and peer is not None:  # the common case, kept short
+            return peer if self._keep_full else truncate_ip(peer) or "invalid"
         client = peer
         if forwarded_for and peer is not None and self.trusts(peer):
             for hop in reversed([h.strip() for h in forwarded_for.split(",")]):
