@@ -81,6 +81,7 @@ def main() -> None:
     pytracking_mps = max(pytracking_rates)
 
     vml_in_corpus = sum(len(VML_HREF.findall(html)) for html in corpus)
+    vml_to_track = sum(_expected_vml(path) for path in files if path.read_bytes() in corpus)
     report = {
         "corpus": str(args.corpus),
         "messages": len(corpus),
@@ -95,6 +96,7 @@ def main() -> None:
         ),
         "target_ratio": 8.0,
         "vml_buttons_in_corpus": vml_in_corpus,
+        "vml_buttons_to_track": vml_to_track,
         "vml_buttons_tracked": {
             "inkling": sum(_vml_tracked(inkling(html)) for html in corpus),
             "pytracking": sum(_vml_tracked(pytracking(html)) for html in corpus),
@@ -115,9 +117,19 @@ def _rate(instrument: Callable[[bytes], bytes], corpus: list[bytes], repeat: int
     return len(corpus) * repeat / (time.process_time() - start)
 
 
+def _expected_vml(path: Path) -> int:
+    """VML buttons a fixture's sidecar says must be tracked (others are mailto: links,
+    opted out or commented out); 0 when there is no sidecar."""
+    sidecar = path.with_suffix(".links.json")
+    if not sidecar.exists():
+        return 0
+    tracked = json.loads(sidecar.read_text())["tracked"]
+    return sum(1 for link in tracked if link["tag"].startswith("v:"))
+
+
 def _vml_tracked(output: bytes) -> int:
     return len(
-        re.findall(rb"<v:(?:roundrect|rect)\b[^>]*\bhref=\"" + re.escape(BASE.encode()), output)
+        re.findall(rb"<v:(?:roundrect|rect)\b[^>]*\bhref=[\"']" + re.escape(BASE.encode()), output)
     )
 
 
