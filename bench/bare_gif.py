@@ -4,19 +4,24 @@ the same 43-byte GIF, status and headers as Inkling's pixel, and does nothing el
 ``bench/tracker.py`` serves it with the same server, loop, HTTP parser and settings as
 ``inkling serve``, so the ratio Inkling/bare isolates what Inkling adds per hit (decoding
 the token, building the event, the group-commit wait) from what the server itself costs.
+Run as a script, it *is* ``inkling serve`` with this app swapped in for Inkling's, so it
+gets exactly the ``uvicorn.run`` settings of ``src/inkling/cli.py``, whatever they become::
+
+    INKLING_DATA_DIR=/tmp/bare .venv/bin/python bench/bare_gif.py serve --port 8081
 
 It answers the lifespan protocol (a no-op) so uvicorn and granian treat it exactly like
-Inkling's app. Run by hand with, e.g.::
-
-    .venv/bin/uvicorn bare_gif:app --app-dir bench --loop uvloop --http httptools --no-access-log
+Inkling's app (granian: ``granian --interface asgi --working-dir bench bare_gif:app``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inkling.tracker import TRANSPARENT_GIF
+
+if TYPE_CHECKING:
+    from inkling.server import Services
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -49,3 +54,22 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _bare_app(services: Services) -> Any:
+    """Stands in for ``inkling.server.build_app``: the services are opened but unused."""
+    return app
+
+
+def main() -> None:
+    """``inkling serve`` (its options, its ``uvicorn.run`` call) serving :func:`app`."""
+    import inkling.cli
+
+    if not hasattr(inkling.cli, "build_app"):
+        raise SystemExit("inkling.cli no longer imports build_app: update bench/bare_gif.py")
+    inkling.cli.build_app = _bare_app
+    inkling.cli.main()
+
+
+if __name__ == "__main__":
+    main()
