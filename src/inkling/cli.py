@@ -12,6 +12,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from inkling.config import Settings, load_settings
 from inkling.errors import ConfigError, InklingError
@@ -148,19 +149,25 @@ def reading(
         print(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
         return
     out = Console()
-    out.print(
-        f"[bold]{result.message.message_id}[/bold]  (Inkling id {result.message.id})",
-        highlight=False,
-    )
-    out.print(result.sentence, markup=False, highlight=False)
+    # Everything below came from outside (a Message-ID, a URL, a user agent): shown as
+    # plain Text, so "[...]" in it is never read as Rich markup.
+    title = Text(result.message.message_id, style="bold")
+    title.append(f"  (Inkling id {result.message.id})", style="")
+    out.print(title)
+    out.print(Text(result.sentence))
     table = Table("when", "kind", "verdict", "link", "client", box=None)
     for event in result.as_json()["events"]:
         table.add_row(
-            event["ts"],
-            event["kind"],
-            event["verdict"],
-            event["url"] or "",
-            event["user_agent"] or "",
+            *(
+                Text(str(value or ""))
+                for value in (
+                    event["ts"],
+                    event["kind"],
+                    event["verdict"],
+                    event["url"],
+                    event["user_agent"],
+                )
+            )
         )
     if result.events:
         out.print(table)

@@ -56,7 +56,8 @@ def test_instrument_serve_click_and_read(data_dir: Path) -> None:
         pixel = re.search(re.escape(server.url) + r"/t/o/[0-9a-f]+\.gif", body)
         assert click and pixel
 
-        assert httpx.get(pixel.group(0), headers={"User-Agent": "Thunderbird"}).status_code == 200
+        agent = "[b]x[/b]"  # markup in a user agent is shown as it is, never interpreted
+        assert httpx.get(pixel.group(0), headers={"User-Agent": agent}).status_code == 200
         response = httpx.get(click.group(0))
         assert response.status_code == 302
         assert response.headers["location"].startswith("https://docs.northwind.example/")
@@ -80,6 +81,7 @@ def test_instrument_serve_click_and_read(data_dir: Path) -> None:
 
         table = inkling(data_dir, "reading", message_id.strip("<>"))
         assert table.returncode == 0 and b"click" in table.stdout
+        assert agent.encode() in table.stdout
     finally:
         server.stop()
 
