@@ -45,16 +45,20 @@ class Recorder:
         self._closing = False
         self._writer: asyncio.Task[None] | None = None
         self._next_drain = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._drain_spool)
+        # Kept: asyncio.get_running_loop() makes a getpid() system call on every hit.
+        self._loop = asyncio.get_running_loop()
+        await self._loop.run_in_executor(self._thread, self._drain_spool)
         self._writer = asyncio.create_task(self._run(), name="inkling-recorder")
 
     async def record(self, event: Event) -> None:
         """Queue ``event`` and return once it is committed (or fsynced to the spool)."""
         if self._closing:
             raise RecorderClosed("the recorder is closed")
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        assert self._loop is not None, "start() the recorder first"
+        future: asyncio.Future[None] = self._loop.create_future()
         if not self._pending:
             self._wake.set()
         self._pending.append((event, future))
