@@ -102,15 +102,12 @@ class Store:
 
     def insert_events(self, batch: Iterable[Event]) -> None:
         """Write a batch of events in one transaction; returns once it is committed.
-
-        This is the recorder's hot path, so it hands plain tuples to the driver's
-        executemany instead of going through SQLAlchemy's per-row parameter processing.
-        """
-        rows = [_event_tuple(e) for e in batch]
-        if not rows:
-            return
-        with self.engine.begin() as connection:
-            connection.exec_driver_sql(self._insert_event_sql, rows)
+        (The same path the recorder takes, on a connection of its own.)"""
+        writer = self.event_writer()
+        try:
+            writer.write(list(batch))
+        finally:
+            writer.close()
 
     def event_writer(self) -> EventWriter:
         """A writer for the recorder's thread: one connection kept open for its batches."""
