@@ -1,7 +1,8 @@
 """How fast Inkling instruments HTML mail, next to pytracking, on the same messages.
 
 Both sides do the whole job for each message: every link gets an encrypted click token
-(Inkling: AES-GCM-SIV; pytracking: Fernet) and an open pixel is added. pytracking parses
+(Inkling: AES-256-GCM; pytracking: Fernet) and an open pixel is added (Inkling also adds
+its hidden honeypot link, one more click token). pytracking parses
 the HTML with lxml and serializes the tree again; Inkling splices bytes. The two run
 interleaved, round after round, on the process's CPU time; each side's best round is
 compared (noise only ever adds time, so the best round is the least disturbed one), and the
@@ -30,7 +31,7 @@ from cryptography.fernet import Fernet
 from pytracking import Configuration
 from pytracking.html import adapt_html
 
-from inkling.instrument.html import pixel_tag, rewrite_html
+from inkling.instrument.html import rewrite_html, tracking_tags
 from inkling.instrument.links import MessageLinks
 from inkling.tokens import TokenCodec, new_message_id
 
@@ -57,7 +58,7 @@ def main() -> None:
 
     def inkling(html: bytes) -> bytes:
         links = MessageLinks(codec, BASE, new_message_id(), int(time.time()))
-        return rewrite_html(html, "utf-8", links, pixel=pixel_tag(links.pixel_url())).html
+        return rewrite_html(html, "utf-8", links, pixel=tracking_tags(links)).html
 
     def pytracking(html: bytes) -> bytes:
         text = adapt_html(html, {"message": new_message_id()}, configuration=configuration)
@@ -150,7 +151,7 @@ class _MarkingLinks(MessageLinks):
 
 def _faithful(codec: TokenCodec, html: bytes) -> bool:
     links = _MarkingLinks(codec)
-    pixel = pixel_tag(links.pixel_url())
+    pixel = tracking_tags(links)
     output = rewrite_html(html, "utf-8", links, pixel=pixel).html.replace(pixel, b"", 1)
     rebuilt = re.sub(rb"\x00(\d+)\x00", lambda m: links.replaced[int(m[1])].encode(), output)
     return rebuilt == html

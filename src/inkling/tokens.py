@@ -48,6 +48,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from inkling.errors import KeyStoreError, TokenError
 
 MESSAGE_ID_BYTES = 10
+#: The link index reserved for the hidden honeypot link (the largest a token can hold).
+HONEYPOT_LINK = 0xFFFF
 KEY_FILE = "keys.json"
 MAX_KEY_ID = 255
 _NONCE = 12

@@ -14,9 +14,9 @@ import pytest
 from inkling.errors import InstrumentError
 from inkling.instrument import instrument_message
 from inkling.instrument.urls import to_uri
-from inkling.tokens import TokenCodec, new_message_id
+from inkling.tokens import HONEYPOT_LINK, TokenCodec, new_message_id
 from tests.conftest import FIXTURES
-from tests.instrument.helpers import BASE, CLICK, PIXEL, tracked_targets
+from tests.instrument.helpers import BASE, CLICK, HONEYPOT, PIXEL, tracked_targets
 
 EML_FIXTURES = sorted(p for p in (FIXTURES / "eml").glob("*.eml") if p.stem != "not_mail")
 
@@ -88,6 +88,11 @@ def test_fixture_message(codec: TokenCodec, path: Path) -> None:
 
     for part in _body_parts(after, "html"):
         assert len(PIXEL.findall(_text(part))) == 1
+        honeypots = HONEYPOT.findall(_text(part))
+        assert len(honeypots) == 1, "one hidden honeypot link per HTML part"
+        target = codec.open_click(honeypots[0].decode())
+        assert (target.message, target.link) == (result.message, HONEYPOT_LINK)
+        assert target.url == BASE + "/"
 
 
 @pytest.mark.parametrize("path", EML_FIXTURES, ids=lambda p: p.stem)
@@ -97,7 +102,7 @@ def test_only_link_values_change_in_the_decoded_html(codec: TokenCodec, path: Pa
     for old, new in zip(
         _body_parts(_parse(original), "html"), _body_parts(_parse(output), "html"), strict=True
     ):
-        new_html = PIXEL.sub(b"", _text(new))
+        new_html = HONEYPOT.sub(b"", PIXEL.sub(b"", _text(new)))
         old_html = _text(old)
         pieces = CLICK.split(new_html)
         # Between the tracker URLs, the bytes are the original's, in order.

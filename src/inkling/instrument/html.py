@@ -4,7 +4,8 @@ The HTML is never parsed into a tree and written back: that would reflow entitie
 attribute quotes, conditional comments and whitespace that Outlook and friends depend on.
 Instead one scanner walks the bytes the way an HTML tokenizer would, just far enough to
 know where link attributes are, and splices new values into exactly those spans. All else
-is copied through unchanged, and the pixel goes in before the last ``</body``.
+is copied through unchanged, and the pixel (with the hidden honeypot link) goes in before
+the last ``</body``.
 
 What the scanner knows:
 
@@ -89,10 +90,34 @@ class HtmlResult:
     warnings: list[str] = field(default_factory=list)
 
 
+# Hidden from sight, from screen readers and from the keyboard, in every client: no
+# content, display:none (mso-hide:all for Outlook's Word engine), aria-hidden and
+# tabindex=-1. Scanners that follow every href in the source follow it too.
+HONEYPOT_STYLE = (
+    "display:none!important;mso-hide:all;max-height:0;max-width:0;"
+    "overflow:hidden;font-size:0;line-height:0;opacity:0"
+)
+
+
 def pixel_tag(url: str) -> bytes:
     return (
         f'<img src="{url}" width="1" height="1" alt="" border="0" style="{PIXEL_STYLE}">'
     ).encode("ascii")
+
+
+def honeypot_tag(url: str) -> bytes:
+    """The hidden link that no person can see or reach: a hit on it is a machine's."""
+    return (
+        f'<a href="{url}" aria-hidden="true" tabindex="-1" data-inkling="honeypot" '
+        f'style="{HONEYPOT_STYLE}"></a>'
+    ).encode("ascii")
+
+
+def tracking_tags(links: MessageLinks, *, honeypot: bool = True) -> bytes:
+    """What goes before ``</body>``: the hidden honeypot link (unless turned off) and
+    the open pixel."""
+    tags = pixel_tag(links.pixel_url())
+    return honeypot_tag(links.honeypot_url()) + tags if honeypot else tags
 
 
 def rewrite_html(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from inkling.instrument.urls import clean_url, decode_attribute, is_web_url, to_uri
-from inkling.tokens import TokenCodec
+from inkling.tokens import HONEYPOT_LINK, TokenCodec
 
 # An http(s) URL of printable ASCII that no component would escape: no space, ", ', <,
 # >, `, {, } or backslash (see urls.to_uri).
@@ -56,9 +56,11 @@ class MessageLinks:
             return None
         return self._tracker_url(to_uri(url))
 
-    def _tracker_url(self, target: str) -> str:
+    def _tracker_url(self, target: str) -> str | None:
         tracked = self._tracked.get(target)
         if tracked is None:
+            if len(self.urls) >= HONEYPOT_LINK:
+                return None  # a token has room for 65,535 links a message; the rest stay as is
             token = self._codec.click_token(self._message, len(self.urls), self._sent_at, target)
             tracked = f"{self._base}{CLICK_PATH}{token}"
             self._tracked[target] = tracked
@@ -68,3 +70,10 @@ class MessageLinks:
     def pixel_url(self) -> str:
         token = self._codec.open_token(self._message, self._sent_at)
         return f"{self._base}{PIXEL_PATH}{token}.gif"
+
+    def honeypot_url(self) -> str:
+        """The tracker URL of the message's hidden link (see html.honeypot_tag)."""
+        token = self._codec.click_token(
+            self._message, HONEYPOT_LINK, self._sent_at, self._base + "/"
+        )
+        return f"{self._base}{CLICK_PATH}{token}"

@@ -16,7 +16,7 @@ from email.header import decode_header, make_header
 from email.utils import make_msgid, parseaddr
 
 from inkling.errors import InstrumentError
-from inkling.instrument.html import pixel_tag, rewrite_html
+from inkling.instrument.html import rewrite_html, tracking_tags
 from inkling.instrument.links import MessageLinks
 from inkling.instrument.mime import Entity, looks_like_message, parse_entity
 from inkling.instrument.text import rewrite_text
@@ -58,6 +58,7 @@ def instrument_message(
     sent_at: int,
     max_bytes: int = DEFAULT_MAX_BYTES,
     pixel: bool = True,
+    honeypot: bool = True,
 ) -> Instrumented:
     """Rewrite the links of ``raw`` and add the open pixel; see the module docstring.
 
@@ -75,7 +76,7 @@ def instrument_message(
     result = Instrumented(raw, message, "", _subject(root), sent_at, links.urls)
     leaves = [leaf for leaf in root.leaves() if not leaf.is_attachment]
     replacements: list[_Replacement] = []
-    pixel_bytes = pixel_tag(links.pixel_url()) if pixel else None
+    pixel_bytes = tracking_tags(links, honeypot=honeypot) if pixel else None
     for leaf in leaves:
         if leaf.content_type == "text/html":
             replacement = _instrument_html(raw, leaf, links, pixel_bytes, result)
