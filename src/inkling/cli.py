@@ -14,6 +14,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from inkling.classify import Classifier, ranges
+from inkling.classify.lines import classify_lines
+from inkling.classify.ranges import Networks
 from inkling.config import Settings, load_settings
 from inkling.errors import ConfigError, InklingError
 from inkling.instrument import instrument_message
@@ -33,6 +36,11 @@ keys_app = typer.Typer(
     help="Token keys: rotate them without breaking old links.", no_args_is_help=True
 )
 app.add_typer(keys_app, name="keys")
+ranges_app = typer.Typer(
+    help="Published IP ranges (Apple, Google, Microsoft, Amazon) used to judge hits.",
+    no_args_is_help=True,
+)
+app.add_typer(ranges_app, name="ranges")
 
 
 def main() -> None:
@@ -171,6 +179,50 @@ def reading(
         )
     if result.events:
         out.print(table)
+
+
+@app.command()
+def classify(
+    jsonl: Annotated[
+        Path,
+        typer.Option(
+            "--jsonl", help="Hits, one JSON object a line, or - for stdin.", allow_dash=True
+        ),
+    ],
+) -> None:
+    """Judge hits: one {"message", "verdict", "agent", "reasons"} line per input line."""
+    settings = _settings()
+    classifier = Classifier.for_data_dir(settings.data_dir)
+    text = _read_input(jsonl).decode("utf-8", errors="replace")
+    bad = 0
+    out = sys.stdout
+    for result in classify_lines(text.splitlines(), classifier):
+        if "error" in result:
+            bad += 1
+            _say(f"inkling: line {result['line']}: {result['error']}")
+        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+    out.flush()
+    if bad:
+        _fail(f"{bad} line(s) were not hits; each got an error object in the output")
+
+
+@ranges_app.command("update")
+def ranges_update(
+    directory: Annotated[
+        Path, typer.Argument(help="Directory with apple-proxy-ipv4.txt, google-ipv6.txt, ...")
+    ],
+    snapshot: Annotated[
+        str | None, typer.Option(help="Date the ranges were taken (default: today).")
+    ] = None,
+) -> None:
+    """Install fresher published ranges; verdicts name the snapshot they used."""
+    settings = _settings()
+    counts = ranges.update(directory, settings.data_dir, snapshot=snapshot)
+    installed = Networks.load(settings.data_dir / "ranges")
+    _say(
+        f"installed {sum(counts.values())} ranges from {len(counts)} files "
+        f"(snapshot {installed.snapshot}); restart inkling serve to use them"
+    )
 
 
 @keys_app.command("rotate")

@@ -5,6 +5,8 @@
     ├── TokenError           a token failed to decode or authenticate
     ├── KeyStoreError        the token key file is missing, unreadable or corrupt
     ├── InstrumentError      a message cannot be instrumented (not MIME, too large, ...)
+    ├── HitError             a hit to classify is malformed (a bad JSON line)
+    ├── RangesError          a file of published IP ranges cannot be read
     └── StoreError           the database refused or could not be reached
         └── UnknownMessage   no message with that id or Message-ID
 
@@ -31,6 +33,14 @@ class KeyStoreError(InklingError):
 
 class InstrumentError(InklingError):
     """A message cannot be instrumented."""
+
+
+class HitError(InklingError):
+    """A hit given to the classifier is malformed."""
+
+
+class RangesError(InklingError):
+    """A file of published IP ranges is missing or malformed."""
 
 
 class StoreError(InklingError):

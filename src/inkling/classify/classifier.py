@@ -1,0 +1,125 @@
+"""The classifier: a verdict, an agent and reasons for every hit, judged per message.
+
+Each hit's evidence (classify/evidence.py) and its message's (classify/sequence.py) are
+weights; their sum decides. At ``MACHINE_AT`` or more the hit is a machine's, at
+``HUMAN_AT`` or less a person's, and in between it stays unknown: Inkling says "we cannot
+tell" rather than guess. The weights are set so that no single weak clue (timing, a
+data-centre address, an old browser) decides alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from inkling.classify.evidence import Evidence, Facts, hit_facts
+from inkling.classify.hit import Hit, Judgement
+from inkling.classify.ranges import Networks
+from inkling.classify.sequence import HUMAN_AT, MACHINE_AT, sequence_evidence, upgrades
+from inkling.classify.signatures import UserAgents
+
+HUMAN, MACHINE, UNKNOWN = "human", "machine", "unknown"
+#: The agent named when the evidence says machine or person but not which.
+FALLBACK_AGENT = {
+    (MACHINE, "open"): "script",
+    (MACHINE, "click"): "scanner",
+    (HUMAN, "open"): "mail_client",
+    (HUMAN, "click"): "browser",
+}
+
+
+class Classifier:
+    """Judges hits; holds the signature table and the IP ranges it judges with."""
+
+    def __init__(self, user_agents: UserAgents | None = None, networks: Networks | None = None):
+        self.user_agents = user_agents or UserAgents.load()
+        self.networks = networks or Networks.load()
+
+    @classmethod
+    def for_data_dir(cls, data_dir: Path) -> Classifier:
+        """A classifier using the ranges an operator installed in ``data_dir``, if any."""
+        return cls(networks=Networks.load(data_dir / "ranges"))
+
+    def facts(self, hit: Hit) -> Facts:
+        return hit_facts(hit, self.user_agents, self.networks)
+
+    def judge(self, message_facts: Sequence[Facts]) -> list[Judgement]:
+        """Judgements for the hits of one message, in the order given."""
+        extra = sequence_evidence(message_facts)
+        evidence = [f.evidence + more for f, more in zip(message_facts, extra, strict=True)]
+        scores = [sum(e.weight for e in found) for found in evidence]
+        for found, upgrade in zip(evidence, upgrades(message_facts, scores), strict=True):
+            if upgrade is not None:
+                found.append(upgrade)
+        return [
+            _judgement(f.hit.kind, found) for f, found in zip(message_facts, evidence, strict=True)
+        ]
+
+    def classify(self, hits: Iterable[Hit]) -> list[Judgement]:
+        """Judgements for ``hits`` in input order, the hits of each message judged together."""
+        by_message: dict[str, list[tuple[int, Facts]]] = {}
+        count = 0
+        for count, hit in enumerate(hits, 1):
+            by_message.setdefault(hit.message, []).append((count - 1, self.facts(hit)))
+        result: list[Judgement | None] = [None] * count
+        for indexed in by_message.values():
+            judged = self.judge([facts for _, facts in indexed])
+            for (position, _), judgement in zip(indexed, judged, strict=True):
+                result[position] = judgement
+        return [j for j in result if j is not None]
+
+
+def classify_hits(hits: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """``inkling classify`` as a function: hit dicts in, verdict dicts out, in order."""
+    parsed = [Hit.from_json(dict(hit)) for hit in hits]
+    judged = _default().classify(parsed)
+    return [j.as_json(hit.message) for hit, j in zip(parsed, judged, strict=True)]
+
+
+_DEFAULT: list[Classifier] = []
+
+
+def _default() -> Classifier:
+    if not _DEFAULT:
+        _DEFAULT.append(Classifier())
+    return _DEFAULT[0]
+
+
+def verdict_for(score: float) -> str:
+    if score >= MACHINE_AT:
+        return MACHINE
+    if score <= HUMAN_AT:
+        return HUMAN
+    return UNKNOWN
+
+
+def _judgement(kind: str, evidence: list[Evidence]) -> Judgement:
+    score = sum(e.weight for e in evidence)
+    verdict = verdict_for(score)
+    direction = {MACHINE: -1, HUMAN: 1, UNKNOWN: 0}[verdict]
+    if direction:
+        ordered = sorted(evidence, key=lambda e: direction * e.weight)
+    else:
+        ordered = sorted(evidence, key=lambda e: -abs(e.weight))
+    return Judgement(verdict, _agent(verdict, kind, ordered), _reasons(ordered), round(score, 2))
+
+
+def _agent(verdict: str, kind: str, ordered: list[Evidence]) -> str | None:
+    """The agent named by the strongest evidence for the verdict, else by neutral
+    evidence (Yahoo's proxy), else the usual one for the verdict."""
+    sign = {MACHINE: 1, HUMAN: -1, UNKNOWN: 0}[verdict]
+    for e in ordered:
+        if e.agent is not None and (e.weight * sign > 0 or (sign == 0 and e.weight != 0)):
+            return e.agent
+    for e in ordered:
+        if e.agent is not None and e.weight == 0:
+            return e.agent
+    return FALLBACK_AGENT.get((verdict, kind))
+
+
+def _reasons(ordered: list[Evidence]) -> list[str]:
+    seen: dict[str, None] = {}
+    for e in ordered:
+        seen.setdefault(e.reason)
+    return list(seen)

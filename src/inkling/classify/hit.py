@@ -1,0 +1,105 @@
+"""What the classifier judges (a hit) and what it answers (a judgement).
+
+A hit is one fetch of the pixel or one follow of a link, with the evidence that came with
+it. Hits come from the live tracker or from a JSON line (``inkling classify``); the field
+names of the JSON form are the contract in DESIGN.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from inkling.errors import HitError
+
+KINDS = ("open", "click")
+
+
+@dataclass(slots=True)
+class Hit:
+    message: str
+    kind: str  # "open" or "click"
+    ts: float
+    sent_at: float | None = None
+    ip: str | None = None
+    ua: str | None = None
+    method: str = "GET"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    link: int | None = None
+    links_total: int | None = None
+    honeypot: bool = False
+
+    @classmethod
+    def from_json(cls, data: Any) -> Hit:
+        """A hit from one decoded JSON line; raises HitError naming the bad field."""
+        if not isinstance(data, dict):
+            raise HitError("a hit must be a JSON object")
+        get = data.get
+        message, kind, headers = get("message"), get("kind"), get("headers")
+        if not isinstance(message, str) or not message:
+            raise HitError("'message' must be a non-empty string")
+        if kind not in KINDS:
+            raise HitError('\'kind\' must be "open" or "click"')
+        if headers and not isinstance(headers, dict):
+            raise HitError("'headers' must be an object")
+        ts = _number(get("ts"), "ts")
+        if ts is None:
+            raise HitError("'ts' is required (seconds since 1970)")
+        return cls(
+            message=message,
+            kind=kind,
+            ts=ts,
+            sent_at=_number(get("sent_at"), "sent_at"),
+            ip=_text(get("ip"), "ip"),
+            ua=_text(get("ua"), "ua"),
+            method=(_text(get("method"), "method") or "GET").upper(),
+            headers={str(k).lower(): str(v) for k, v in headers.items()} if headers else {},
+            link=_index(get("link"), "link"),
+            links_total=_index(get("links_total"), "links_total"),
+            honeypot=get("honeypot") is True,
+        )
+
+    @property
+    def since_send(self) -> float | None:
+        """Seconds from sending to this hit, when the send time is known."""
+        return None if self.sent_at is None else self.ts - self.sent_at
+
+
+@dataclass(slots=True)
+class Judgement:
+    """Who made a hit: ``verdict`` human, machine or unknown; ``agent`` what it was;
+    ``reasons`` in words a support agent can read."""
+
+    verdict: str
+    agent: str | None
+    reasons: list[str]
+    score: float = 0.0
+
+    def as_json(self, message: str) -> dict[str, Any]:
+        return {
+            "message": message,
+            "verdict": self.verdict,
+            "agent": self.agent,
+            "reasons": self.reasons,
+        }
+
+
+def _number(value: Any, name: str) -> float | None:
+    if value is None or type(value) is float:
+        return value
+    if type(value) is int:
+        return float(value)
+    raise HitError(f"'{name}' must be a number (seconds since 1970)")
+
+
+def _index(value: Any, name: str) -> int | None:
+    if value is None or (type(value) is int and value >= 0):
+        return value
+    raise HitError(f"'{name}' must be a whole number >= 0")
+
+
+def _text(value: Any, name: str) -> str | None:
+    if value is None or type(value) is str:
+        return value
+    raise HitError(f"'{name}' must be a string")
