@@ -159,7 +159,7 @@ def test_a_machine_open_is_never_upgraded() -> None:
         ({"ua": "curl/8.5.0"}, "script"),
         ({"ua": "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)"}, "link_preview"),
         ({"ua": "Barracuda Sentinel (EE)"}, "scanner:barracuda"),
-        ({"ua": None}, "script"),
+        ({"ua": None}, "scanner"),
         ({"ua": CHROME, "ip": AMAZON, "after": 2}, "scanner"),
     ],
 )

@@ -21,6 +21,8 @@ _RELEASES = (
     (re.compile(r"(?:Firefox|FxiOS)/(\d+)\."), 140, 1750723200, 28.7),
 )
 _RETIRED = re.compile(r"MSIE \d|Trident/")
+#: Browsers that ship an older Chromium on purpose: their Chrome token is no clue.
+_OWN_SCHEDULE = re.compile(r"SamsungBrowser/|UCBrowser/|YaBrowser/|MiuiBrowser/|HuaweiBrowser/")
 #: Versions behind before it counts: about a year and a half of updates missed.
 STALE_VERSIONS = 20
 
@@ -29,6 +31,8 @@ def staleness(user_agent: str, ts: float) -> str | None:
     """Why ``user_agent`` is outdated at ``ts``, or None if it is not (or cannot tell)."""
     if _RETIRED.search(user_agent):
         return "the browser is Internet Explorer, retired in 2022"
+    if _OWN_SCHEDULE.search(user_agent):
+        return None
     for pattern, version, released, days in _RELEASES:
         found = pattern.search(user_agent)
         if found is None:

@@ -107,7 +107,7 @@ def hit_facts(hit: Hit, user_agents: UserAgents, networks: Networks) -> Facts:
 
 def _user_agent(hit: Hit, signature: Signature | None, add: _Add) -> None:
     if not hit.ua or not hit.ua.strip():
-        add(Evidence(4, "no user agent: a program, not a mail client or browser", "script"))
+        add(Evidence(4, "no user agent: a program, not a mail client or browser"))
         return
     if signature is None:
         return

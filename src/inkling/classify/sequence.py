@@ -60,21 +60,31 @@ def upgrades(facts: Sequence[Facts], scores: Sequence[float]) -> list[Evidence |
 
 
 def _honeypot_bursts(facts: Sequence[Facts], order: list[int], extra: list[list[Evidence]]) -> None:
+    """Hits close to a honeypot hit and from the same source (or, weaker, with the same
+    user agent) belong to its burst."""
     traps = [i for i in order if facts[i].hit.honeypot]
     for i in order:
         if facts[i].hit.honeypot:
             continue
-        for trap in traps:
-            gap = abs(facts[i].hit.ts - facts[trap].hit.ts)
-            if gap <= HONEYPOT_WINDOW and _linked(facts[i], facts[trap]):
-                extra[i].append(
-                    Evidence(
-                        4,
-                        f"{gap:.0f} s from a hit on the hidden link no person can see, "
-                        "from the same source",
-                    )
-                )
-                break
+        found = max(
+            (_trap_evidence(facts[i], facts[trap]) for trap in traps),
+            key=lambda e: e.weight if e else 0.0,
+            default=None,
+        )
+        if found is not None:
+            extra[i].append(found)
+
+
+def _trap_evidence(mine: Facts, trap: Facts) -> Evidence | None:
+    gap = abs(mine.hit.ts - trap.hit.ts)
+    if gap > HONEYPOT_WINDOW:
+        return None
+    what = f"{gap:.0f} s from a hit on the hidden link no person can see"
+    if _same_source(mine, trap):
+        return Evidence(5, what + ", from the same network")
+    if mine.hit.ua is not None and mine.hit.ua == trap.hit.ua:
+        return Evidence(4, what + ", with the same user agent")
+    return None
 
 
 def _click_bursts(facts: Sequence[Facts], order: list[int], extra: list[list[Evidence]]) -> None:

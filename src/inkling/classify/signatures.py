@@ -25,6 +25,7 @@ class Signature:
     reason: str
     kinds: frozenset[str]
     matches: Callable[[str], bool]
+    client: str | None = None
 
 
 class UserAgents:
@@ -65,6 +66,7 @@ def _signature(entry: dict[str, object], number: int) -> Signature:
         reason=str(entry["reason"]),
         kinds=frozenset(str(k) for k in kinds),
         matches=_matcher(keys[0], pattern),
+        client=str(entry["client"]) if "client" in entry else None,
     )
 
 
