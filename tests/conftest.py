@@ -61,7 +61,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'inkling.db'}"
     store: Store = request.getfixturevalue("_pg_store")
     with store.engine.begin() as connection:
-        connection.execute(text("TRUNCATE events, links, messages"))
+        connection.execute(text("TRUNCATE events, verdict_changes, links, messages"))
     return store.url
 
 

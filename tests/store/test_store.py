@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from inkling.errors import StoreError, UnknownMessage
-from inkling.events.model import Event, EventKind, Verdict
+from inkling.events.model import Event, EventKind, Verdict, VerdictChange
 from inkling.store import MessageRecord, Store
 from inkling.tokens import new_message_id
 
@@ -87,3 +87,27 @@ def test_unreachable_database_is_a_clear_error() -> None:
         StoreError, match=r"cannot open the database postgresql\+psycopg://x:\*\*\*@"
     ):
         Store("postgresql+psycopg://x:secret@127.0.0.1:9/none")
+
+
+def test_verdict_changes_update_the_event_and_are_kept_as_history(store: Store) -> None:
+    message = new_message_id()
+    opened = Event(message, EventKind.OPEN, 1_790_000_100.25, "GET", agent="yahoo_proxy")
+    store.insert_events([opened])
+    clicked = Event(message, EventKind.CLICK, 1_790_000_200.5, "GET", verdict=Verdict.HUMAN)
+    change = VerdictChange(
+        message,
+        opened.ts,
+        EventKind.OPEN,
+        Verdict.HUMAN,
+        "yahoo_proxy",
+        ["a person followed a link 100 s later"],
+        changed_at=1_790_000_200.6,
+    )
+    store.insert_events([clicked], [change])
+    stored = store.events_for(message)
+    assert [(e.kind, e.verdict) for e in stored] == [
+        (EventKind.OPEN, Verdict.HUMAN),
+        (EventKind.CLICK, Verdict.HUMAN),
+    ]
+    assert stored[0].reasons == ["a person followed a link 100 s later"]
+    assert store.verdict_changes(message) == [change]

@@ -38,3 +38,23 @@ class Event:
     verdict: Verdict = Verdict.UNKNOWN
     agent: str | None = None
     reasons: list[str] = field(default_factory=list)
+    #: The whole address, for the classifier only (published ranges can be narrower than
+    #: the truncated ``ip``); never stored.
+    peer: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VerdictChange:
+    """A stored event judged again, because later hits of its message said more.
+
+    The event is the one of ``message`` at ``ts`` of ``kind``; the change is kept as
+    history beside the event's new verdict.
+    """
+
+    message: str
+    ts: float
+    kind: EventKind
+    verdict: Verdict
+    agent: str | None
+    reasons: list[str]
+    changed_at: float

@@ -19,8 +19,8 @@ from sqlalchemy import Engine, create_engine, event, func, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from inkling.errors import StoreError, UnknownMessage
-from inkling.events.model import Event, EventKind, Verdict
-from inkling.store.schema import events, links, messages
+from inkling.events.model import Event, EventKind, Verdict, VerdictChange
+from inkling.store.schema import events, links, messages, verdict_changes
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -43,7 +43,7 @@ class Store:
         self.url = url
         try:
             self.engine = _create_engine(url)
-            self._insert_event_sql = _insert_sql(self.engine, "events", _EVENT_COLUMNS)
+            self._event_sql = _EventSQL.for_engine(self.engine)
             if migrate:
                 self.migrate()
         except SQLAlchemyError as exc:
@@ -100,18 +100,29 @@ class Store:
 
     # -- events ---------------------------------------------------------------------------
 
-    def insert_events(self, batch: Iterable[Event]) -> None:
-        """Write a batch of events in one transaction; returns once it is committed.
-        (The same path the recorder takes, on a connection of its own.)"""
+    def insert_events(self, batch: Iterable[Event], changes: Sequence[VerdictChange] = ()) -> None:
+        """Write a batch of events (and verdict changes of earlier ones) in one
+        transaction; returns once it is committed. (The same path the recorder takes, on a
+        connection of its own.)"""
         writer = self.event_writer()
         try:
-            writer.write(list(batch))
+            writer.write(list(batch), changes)
         finally:
             writer.close()
 
     def event_writer(self) -> EventWriter:
         """A writer for the recorder's thread: one connection kept open for its batches."""
-        return EventWriter(self.engine, self._insert_event_sql)
+        return EventWriter(self.engine, self._event_sql)
+
+    def verdict_changes(self, message: str) -> list[VerdictChange]:
+        """The verdict history of a message's events, oldest change first."""
+        query = (
+            select(verdict_changes)
+            .where(verdict_changes.c.message == message)
+            .order_by(verdict_changes.c.changed_at, verdict_changes.c.id)
+        )
+        with self.engine.connect() as connection:
+            return [_row_change(row._mapping) for row in connection.execute(query)]
 
     def events_for(self, message: str, limit: int | None = None) -> list[Event]:
         query = (
@@ -147,21 +158,26 @@ class EventWriter:
     rolls back and drops the connection; the next batch opens a fresh one.
     """
 
-    def __init__(self, engine: Engine, insert_sql: str) -> None:
+    def __init__(self, engine: Engine, sql: _EventSQL) -> None:
         self._engine = engine
-        self._sql = insert_sql
+        self._sql = sql
         self._connection: Any = None
 
-    def write(self, batch: Sequence[Event]) -> None:
-        """Insert and commit ``batch``; raises whatever the driver raises."""
+    def write(self, batch: Sequence[Event], changes: Sequence[VerdictChange] = ()) -> None:
+        """Insert ``batch``, apply ``changes`` to earlier events and keep them as history,
+        and commit; raises whatever the driver raises."""
         rows = [_event_tuple(e) for e in batch]
-        if not rows:
+        if not rows and not changes:
             return
         if self._connection is None:
             self._connection = self._engine.raw_connection()
         try:
             cursor = self._connection.cursor()
-            cursor.executemany(self._sql, rows)
+            if rows:
+                cursor.executemany(self._sql.insert_event, rows)
+            if changes:
+                cursor.executemany(self._sql.update_verdict, [_update_tuple(c) for c in changes])
+                cursor.executemany(self._sql.insert_change, [_change_tuple(c) for c in changes])
             cursor.close()
             self._connection.commit()
         except BaseException:
@@ -224,12 +240,63 @@ _EVENT_COLUMNS = (
 )
 
 
-def _insert_sql(engine: Engine, table: str, columns: Sequence[str]) -> str:
-    """An INSERT statement in the driver's own placeholder style (qmark or format).
-    ``table`` and ``columns`` are this module's constants, never input."""
-    placeholder = "?" if engine.dialect.paramstyle == "qmark" else "%s"
-    marks = ", ".join([placeholder] * len(columns))
+_CHANGE_COLUMNS = ("message", "event_ts", "kind", "verdict", "agent", "reasons", "changed_at")
+
+
+@dataclass(frozen=True, slots=True)
+class _EventSQL:
+    """The recorder's statements in the driver's own placeholder style (qmark or format),
+    for plain DB-API ``executemany``. Table and column names are this module's constants."""
+
+    insert_event: str
+    update_verdict: str
+    insert_change: str
+
+    @classmethod
+    def for_engine(cls, engine: Engine) -> _EventSQL:
+        mark = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+        return cls(
+            insert_event=_insert_sql(mark, "events", _EVENT_COLUMNS),
+            update_verdict=(
+                f"UPDATE events SET verdict = {mark}, agent = {mark}, reasons = {mark} "  # noqa: S608
+                f"WHERE message = {mark} AND ts = {mark} AND kind = {mark}"
+            ),
+            insert_change=_insert_sql(mark, "verdict_changes", _CHANGE_COLUMNS),
+        )
+
+
+def _insert_sql(mark: str, table: str, columns: Sequence[str]) -> str:
+    marks = ", ".join([mark] * len(columns))
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+
+
+def _update_tuple(c: VerdictChange) -> tuple[Any, ...]:
+    return (c.verdict.value, c.agent, json.dumps(c.reasons), c.message, c.ts, c.kind.value)
+
+
+def _change_tuple(c: VerdictChange) -> tuple[Any, ...]:
+    """A change as a row, in the order of _CHANGE_COLUMNS."""
+    return (
+        c.message,
+        c.ts,
+        c.kind.value,
+        c.verdict.value,
+        c.agent,
+        json.dumps(c.reasons),
+        c.changed_at,
+    )
+
+
+def _row_change(row: Any) -> VerdictChange:
+    return VerdictChange(
+        message=row["message"],
+        ts=row["event_ts"],
+        kind=EventKind(row["kind"]),
+        verdict=Verdict(row["verdict"]),
+        agent=row["agent"],
+        reasons=json.loads(row["reasons"]),
+        changed_at=row["changed_at"],
+    )
 
 
 def _event_tuple(e: Event) -> tuple[Any, ...]:

@@ -59,3 +59,19 @@ events = Table(
     Column("reasons", Text, nullable=False, default="[]"),
     Index("ix_events_message_ts", "message", "ts"),
 )
+
+verdict_changes = Table(
+    "verdict_changes",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("message", String(20), nullable=False),
+    Column("event_ts", Float, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("verdict", String(16), nullable=False),
+    Column("agent", String(64)),
+    Column("reasons", Text, nullable=False),
+    Column("changed_at", Float, nullable=False),
+    Index("ix_verdict_changes_message", "message", "event_ts"),
+)
