@@ -1,7 +1,7 @@
 """The reading of one message: opens and clicks split by verdict, and a sentence.
 
-The sentence never claims more than the verdicts do: hits nobody has been able to tell
-apart from a machine are said to be unattributed, not reads.
+The sentence (signals/sentence.py) never claims more than the verdicts do: hits nobody
+has been able to tell apart from a machine are said to be so, not counted as reads.
 """
 
 from __future__ import annotations
@@ -10,8 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from inkling.events.model import Event, EventKind, Verdict
+from inkling.classify.signatures import UserAgents
+from inkling.events.model import Event, EventKind, Verdict, VerdictChange
+from inkling.signals.sentence import sentence
 from inkling.store import MessageRecord, Store
+from inkling.tokens import HONEYPOT_LINK
 
 VERDICTS = (Verdict.HUMAN, Verdict.MACHINE, Verdict.UNKNOWN)
 
@@ -23,6 +26,9 @@ class Reading:
     clicks: dict[str, int]
     events: list[Event]
     links: list[str]
+    changes: list[VerdictChange]
+    user_agents: UserAgents
+    limit: int | None = None  # of events listed; the counts and sentence cover them all
 
     @property
     def state(self) -> str:
@@ -34,11 +40,7 @@ class Reading:
 
     @property
     def sentence(self) -> str:
-        parts = [_phrase("open", self.opens), _phrase("click", self.clicks)]
-        said = [p for p in parts if p]
-        if not said:
-            return "No opens or clicks recorded yet."
-        return "; ".join(said) + "."
+        return sentence(self.events, self.user_agents)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -51,7 +53,7 @@ class Reading:
             "sentence": self.sentence,
             "opens": self.opens,
             "clicks": self.clicks,
-            "events": [self._event_json(e) for e in self.events],
+            "events": [self._event_json(e) for e in self.events[: self.limit]],
         }
 
     def _event_json(self, event: Event) -> dict[str, Any]:
@@ -60,6 +62,11 @@ class Reading:
             if event.link is not None and event.link < len(self.links)
             else None
         )
+        history = [
+            {"changed_at": _iso(c.changed_at), "verdict": c.verdict.value, "agent": c.agent}
+            for c in self.changes
+            if (c.ts, c.kind) == (event.ts, event.kind)
+        ]
         return {
             "kind": event.kind.value,
             "ts": _iso(event.ts),
@@ -72,44 +79,35 @@ class Reading:
             "verdict": event.verdict.value,
             "agent": event.agent,
             "reasons": event.reasons,
+            "honeypot": event.link == HONEYPOT_LINK,
+            "history": history,
         }
 
 
-def read_message(store: Store, key: str, *, limit: int | None = None) -> Reading:
-    """The reading of the message whose Message-ID or Inkling id is ``key``."""
+def read_message(
+    store: Store, key: str, *, limit: int | None = None, user_agents: UserAgents | None = None
+) -> Reading:
+    """The reading of the message whose Message-ID or Inkling id is ``key``.
+
+    The sentence covers every event; ``limit`` only shortens the list of events shown.
+    """
     message = store.find_message(key)
     counts = store.event_counts(message.id)
     return Reading(
         message=message,
         opens=_split(counts, EventKind.OPEN),
         clicks=_split(counts, EventKind.CLICK),
-        events=store.events_for(message.id, limit=limit),
+        events=store.events_for(message.id),
+        limit=limit,
         links=store.message_links(message.id),
+        changes=store.verdict_changes(message.id),
+        user_agents=user_agents or UserAgents.load(),
     )
 
 
 def _split(counts: dict[tuple[str, str], int], kind: EventKind) -> dict[str, int]:
     split = {v.value: counts.get((kind.value, v.value), 0) for v in VERDICTS}
     return {"total": sum(split.values()), **split}
-
-
-def _phrase(kind: str, counts: dict[str, int]) -> str:
-    if not counts["total"]:
-        return ""
-    pieces = []
-    if counts["human"]:
-        pieces.append(f"{_count(counts['human'], kind)} by a person")
-    if counts["machine"]:
-        pieces.append(f"{_count(counts['machine'], kind)} by machines (say nothing about reading)")
-    if counts["unknown"]:
-        pieces.append(
-            f"{_count(counts['unknown'], kind)} not yet attributed to a person or a machine"
-        )
-    return ", ".join(pieces)
-
-
-def _count(n: int, kind: str) -> str:
-    return f"{n} {kind}" + ("" if n == 1 else "s")
 
 
 def _iso(ts: float) -> str:

@@ -1,0 +1,100 @@
+"""The honest sentence of a reading: what people did, and what machines did that says
+nothing about reading.
+
+"Opened by a person on 2 occasions (Outlook); 3 fetches by Apple's privacy proxy say
+nothing about reading."
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from inkling.classify.signatures import UserAgents
+from inkling.events.model import Event, EventKind, Verdict
+
+#: What a machine agent did, as (noun for one hit, who): "3 fetches by Apple's privacy proxy".
+MACHINE_PHRASES = {
+    "apple_mpp": ("fetch", "Apple's privacy proxy"),
+    "gmail_prefetch": ("fetch", "Gmail at delivery"),
+    "yahoo_proxy": ("fetch", "Yahoo's proxy"),
+    "prefetch": ("prefetch", "a mail or browser prefetch"),
+    "scanner:safelinks": ("link check", "Microsoft Defender Safe Links"),
+    "scanner:proofpoint": ("link check", "Proofpoint"),
+    "scanner:mimecast": ("link check", "Mimecast"),
+    "scanner:barracuda": ("link check", "Barracuda"),
+    "scanner": ("link check", "security scanners"),
+    "link_preview": ("link preview", "chat apps"),
+    "script": ("request", "scripts"),
+}
+NOUN_PLURALS = {"fetch": "fetches"}
+
+
+def sentence(events: Sequence[Event], user_agents: UserAgents) -> str:
+    """One or two clauses a support agent can read aloud, claiming no more than the
+    verdicts do."""
+    if not events:
+        return "No opens or clicks recorded yet."
+    human = [e for e in events if e.verdict == Verdict.HUMAN]
+    clauses = [c for c in (_opens(human, user_agents), _clicks(human)) if c]
+    if not clauses:
+        clauses.append("No sign of a person yet")
+    machine = _machines([e for e in events if e.verdict == Verdict.MACHINE])
+    unknown = [e for e in events if e.verdict == Verdict.UNKNOWN]
+    if unknown:
+        clauses.append(f"{_count(len(unknown), 'hit')} could be a person or a machine")
+    if machine:
+        clauses.append(machine)
+    text = "; ".join(clauses) + "."
+    return text[0].upper() + text[1:]
+
+
+def _opens(human: list[Event], user_agents: UserAgents) -> str:
+    opens = [e for e in human if e.kind == EventKind.OPEN]
+    if not opens:
+        return ""
+    times = "once" if len(opens) == 1 else f"on {len(opens)} occasions"
+    clients = _clients(opens, user_agents)
+    return f"Opened by a person {times}" + (f" ({', '.join(clients)})" if clients else "")
+
+
+def _clicks(human: list[Event]) -> str:
+    clicks = [e for e in human if e.kind == EventKind.CLICK]
+    if not clicks:
+        return ""
+    links = len({e.link for e in clicks})
+    text = f"a person followed {_count(links, 'link')}"
+    if len(clicks) > links:
+        text += f" ({_count(len(clicks), 'click')})"
+    return text
+
+
+def _machines(machine: list[Event]) -> str:
+    if not machine:
+        return ""
+    by_agent = Counter(
+        e.agent or ("scanner" if e.kind == EventKind.CLICK else "script") for e in machine
+    )
+    parts = []
+    for agent, n in by_agent.most_common():
+        noun, who = MACHINE_PHRASES.get(agent, ("hit", agent.replace("_", " ")))
+        parts.append(f"{_count(n, noun)} by {who}")
+    verb = "says" if len(machine) == 1 else "say"
+    return f"{_join(parts)} {verb} nothing about reading"
+
+
+def _clients(opens: list[Event], user_agents: UserAgents) -> list[str]:
+    found: dict[str, None] = {}
+    for e in opens:
+        signature = user_agents.lookup(e.user_agent, "open") if e.user_agent else None
+        if signature is not None and signature.client:
+            found.setdefault(signature.client)
+    return list(found)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun if n == 1 else NOUN_PLURALS.get(noun, noun + 's')}"
+
+
+def _join(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
