@@ -48,7 +48,50 @@ def judge(labelled: list[LabelledHit], messages: int, seed: int) -> dict[str, An
     report = score(labelled, predicted)
     report |= {"messages": messages, "seed": seed, "classify_seconds": round(elapsed, 3)}
     report["worst_confusions"] = worst_confusions(labelled, predicted)
+    report["baselines"] = baselines(labelled)
     return report
+
+
+#: What today's tools do, for comparison (research/signals.md): a SendGrid-style flag that
+#: marks only Apple's privacy proxy, and a user-agent bot filter of the kind that
+#: libraries ship (GoogleImageProxy and script/scanner names count as bots).
+_BOT_WORDS = (
+    "bot",
+    "crawler",
+    "spider",
+    "googleimageproxy",
+    "python",
+    "curl",
+    "java/",
+    "okhttp",
+    "go-http",
+    "wget",
+    "barracuda",
+    "facebookexternalhit",
+    "preview",
+)
+
+
+def _apple_flag(hit: dict[str, Any]) -> str:
+    return MACHINE if hit.get("ua") == "Mozilla/5.0" else HUMAN
+
+
+def _bot_filter(hit: dict[str, Any]) -> str:
+    ua = (hit.get("ua") or "").lower()
+    return MACHINE if not ua or any(word in ua for word in _BOT_WORDS) else HUMAN
+
+
+def baselines(labelled: list[LabelledHit]) -> dict[str, dict[str, Any]]:
+    """The four figures for each of today's approaches on the same hits."""
+    result = {}
+    for name, rule in (("apple_flag", _apple_flag), ("ua_bot_filter", _bot_filter)):
+        predicted = [
+            {"message": item.hit["message"], "verdict": rule(item.hit), "agent": None}
+            for item in labelled
+        ]
+        report = score(labelled, predicted)
+        result[name] = {k: row["value"] for k, row in report["targets"].items()}
+    return result
 
 
 def _pct(value: float | None) -> str:
@@ -76,6 +119,14 @@ def _agents_table(report: dict[str, Any]) -> list[str]:
             f"{row[HUMAN]:>7}{row[UNKNOWN]:>9}{_pct(row['agent_accuracy']):>10}"
             f"{_pct(row['family_accuracy']):>11}  {top}"
         )
+    return lines
+
+
+def _baselines_table(report: dict[str, Any]) -> list[str]:
+    names = list(report["targets"])
+    lines = [f"{'approach':<16}" + "".join(f"{n:>22}" for n in names)]
+    for approach, values in report["baselines"].items():
+        lines.append(f"{approach:<16}" + "".join(f"{_pct(values[n]):>22}" for n in names))
     return lines
 
 
@@ -118,6 +169,9 @@ def render(report: dict[str, Any]) -> str:
         *_targets_table(report),
         "",
         *_agents_table(report),
+        "",
+        "today's tools on the same hits:",
+        *_baselines_table(report),
         "",
         "worst confusions (severity x count):",
         *_confusions(report),
