@@ -29,9 +29,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.classify
 
-from inkling.classify import Classifier  # noqa: E402
-from inkling.classify.lines import classify_lines  # noqa: E402
-from tests.classify.scenarios import generate  # noqa: E402
+from tests.classify.scenarios import generate
+
+from inkling.classify import Classifier
+from inkling.classify.lines import classify_lines
 
 SEED = 20261127
 
