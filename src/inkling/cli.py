@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from inkling.api import ApiKeys
 from inkling.classify import Classifier, ranges
 from inkling.classify.lines import classify_lines
 from inkling.classify.ranges import Networks
@@ -41,6 +42,8 @@ ranges_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(ranges_app, name="ranges")
+users_app = typer.Typer(help="API users and their keys (for /api/v1).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 
 def main() -> None:
@@ -223,6 +226,28 @@ def ranges_update(
         f"installed {sum(counts.values())} ranges from {len(counts)} files "
         f"(snapshot {installed.snapshot}); restart inkling serve to use them"
     )
+
+
+@users_app.command("add")
+def users_add(name: Annotated[str, typer.Argument(help="Who the key is for.")]) -> None:
+    """Make an API key for NAME and print it (it is shown only this once)."""
+    keys = ApiKeys.for_data_dir(_settings().data_dir)
+    print(keys.add(name))
+    _say(f"API key for {name} printed above; send it as 'Authorization: Bearer <key>'")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """The users who have an API key."""
+    for name in ApiKeys.for_data_dir(_settings().data_dir).names():
+        print(name)
+
+
+@users_app.command("remove")
+def users_remove(name: Annotated[str, typer.Argument(help="Whose key to revoke.")]) -> None:
+    """Revoke NAME's API key at once."""
+    ApiKeys.for_data_dir(_settings().data_dir).remove(name)
+    _say(f"removed {name}; their key no longer works")
 
 
 @keys_app.command("rotate")

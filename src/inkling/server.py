@@ -2,7 +2,7 @@
 
 Everything the server needs is built here, once, from the settings, and handed down; no
 other module reads settings. The app answers the tracker paths itself and sends the rest
-to a small fallback (health check and 404) that the API and dashboard will replace.
+to a small fallback: the JSON API under ``/api``, a health check, and 404 for the rest.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import json
 import logging
 from dataclasses import dataclass
 
+from inkling.api import ApiKeys, build_api
 from inkling.config import Settings
 from inkling.events.recorder import Recorder
 from inkling.events.spool import Spool
@@ -46,21 +47,26 @@ def build_app(services: Services) -> ASGIApp:
     settings = services.settings
     recorder = Recorder(services.store, Spool(settings.data_dir), batch_max=settings.batch_max)
     client = ClientAddress(settings.trusted_proxies, keep_full=settings.store_full_ip)
-    tracker = Tracker(services.codec, recorder.record, client, fallback=_Fallback(recorder))
+    api = build_api(services.store, ApiKeys.for_data_dir(settings.data_dir))
+    fallback = _Fallback(recorder, api)
+    tracker = Tracker(services.codec, recorder.record, client, fallback=fallback)
     return tracker
 
 
 class _Fallback:
-    """Lifespan, ``/healthz`` and 404 for everything that is not the tracker."""
+    """Lifespan, ``/healthz``, the API, and 404 for everything that is not the tracker."""
 
-    def __init__(self, recorder: Recorder) -> None:
+    def __init__(self, recorder: Recorder, api: ASGIApp) -> None:
         self._recorder = recorder
+        self._api = api
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         elif scope["type"] == "http":
-            if scope["path"] == "/healthz":
+            if scope["path"].startswith("/api/"):
+                await self._api(scope, receive, send)
+            elif scope["path"] == "/healthz":
                 await _json(send, 200, {"status": "ok"})
             else:
                 await _json(send, 404, {"error": "not found"})
