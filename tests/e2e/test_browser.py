@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import BrowserContext, Page
 
-from inkling.instrument.html import pixel_tag, rewrite_html
+from inkling.instrument.html import pixel_tag, rewrite_html, tracking_tags
 from inkling.instrument.links import CLICK_PATH, MessageLinks
 from inkling.store import Store
 from inkling.tokens import TokenCodec, new_message_id
@@ -310,3 +310,31 @@ def test_tracked_links_land_where_the_original_links_go(
 
     assert not problems, f"{document.name}:\n  " + "\n  ".join(problems)
     assert tracker.events(message, "click") == len(landings)
+
+
+@pytest.mark.parametrize("document", DOCUMENTS[:3], ids=lambda d: d.name)
+def test_honeypot_link_cannot_be_seen_reached_or_read_aloud(
+    document: Document, tracker: Tracker, browser: Browser, page: Page
+) -> None:
+    links = MessageLinks(tracker.codec, tracker.url, new_message_id(), int(time.time()))
+    html = rewrite_html(document.html, document.charset, links, pixel=tracking_tags(links)).html
+    page.goto(_serve(browser, document, html))
+    honeypot = page.locator('a[data-inkling="honeypot"]')
+    assert honeypot.count() == 1
+    assert not honeypot.is_visible()
+    rendered = honeypot.evaluate(
+        "a => [getComputedStyle(a).display, a.getClientRects().length, a.tabIndex,"
+        " a.getAttribute('aria-hidden'), a.textContent]"
+    )
+    assert rendered == ["none", 0, -1, "true", ""]
+    # Walk the page with the keyboard: focus visits every reachable element, never it.
+    focused = []
+    for _ in range(page.locator("a[href], area[href], input, button").count() + 3):
+        page.keyboard.press("Tab")
+        focused.append(page.evaluate("document.activeElement.getAttribute('data-inkling')"))
+    assert "honeypot" not in focused
+    # A screen reader reads the accessibility tree: the other tracked links are in it
+    # (with their URLs), the honeypot is not.
+    tree = page.locator("body").aria_snapshot()
+    assert tracker.click_prefix in tree, "the snapshot shows no link URLs to compare with"
+    assert links.honeypot_url() not in tree
