@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from inkling.classify.browsers import staleness
 from inkling.classify.hit import Hit
-from inkling.classify.ranges import Networks, parse_address
+from inkling.classify.ranges import Networks
 from inkling.classify.signatures import Signature, UserAgents
 
 PREFETCH_HEADERS = ("purpose", "sec-purpose", "x-purpose", "x-moz")
@@ -89,8 +89,8 @@ class Facts:
 def hit_facts(hit: Hit, user_agents: UserAgents, networks: Networks) -> Facts:
     """Everything ``hit`` says by itself."""
     signature = user_agents.lookup(hit.ua, hit.kind) if hit.ua else None
-    network = networks.network_of(hit.ip) if hit.ip else None
-    facts = Facts(hit, signature, network, _source(hit.ip, network))
+    network, source = networks.locate(hit.ip) if hit.ip else (None, None)
+    facts = Facts(hit, signature, network, source)
     add = facts.evidence.append
     if hit.honeypot:
         add(Evidence(8, "followed the hidden link that no person can see or reach"))
@@ -145,18 +145,6 @@ def _prefetch(headers: Mapping[str, str]) -> bool:
         if value and any(word in value.lower() for word in PREFETCH_WORDS):
             return True
     return False
-
-
-def _source(ip: str | None, network: str | None) -> str | None:
-    """Where a hit came from, coarsely: hits of one scanner share it, a person's do not
-    share it with a data centre's."""
-    if network is not None:
-        return network
-    address = parse_address(ip) if ip else None
-    if address is None:
-        return None
-    version, value = address
-    return f"v4 {value >> 16:x}" if version == 4 else f"v6 {value >> 96:x}"
 
 
 def _seconds(since: float) -> str:

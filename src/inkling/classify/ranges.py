@@ -57,7 +57,7 @@ class Networks:
             for version in (4, 6)
         }
         self.snapshot = snapshot
-        self.network_of = lru_cache(maxsize=65536)(self._network_of)
+        self.locate = lru_cache(maxsize=65536)(self._locate)
 
     @classmethod
     def load(cls, directory: Path | None = None) -> Networks:
@@ -68,11 +68,20 @@ class Networks:
         packaged = resources.files(__package__).joinpath("data", "ranges")
         return cls(_read_tables(packaged), PACKAGE_SNAPSHOT)
 
-    def _network_of(self, ip: str) -> str | None:
+    def _locate(self, ip: str) -> tuple[str | None, str | None]:
+        """``(published network or None, source)`` for ``ip``: the source is the network's
+        name, or else the address's /16 (IPv4) or /32 (IPv6), or None if ``ip`` is not an
+        address. Hits of one scanner share a source; a person's and a data centre's do not."""
         address = parse_address(ip)
         if address is None:
-            return None
+            return None, None
+        network = self._network_in(*address)
+        if network is not None:
+            return network, network
         version, value = address
+        return None, (f"v4 {value >> 16:x}" if version == 4 else f"v6 {value >> 96:x}")
+
+    def _network_in(self, version: int, value: int) -> str | None:
         if value not in self._any[version]:
             return None
         for name in NETWORKS:
