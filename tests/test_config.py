@@ -81,3 +81,50 @@ def test_sample_config_loads_and_documents_every_setting(tmp_path: Path) -> None
     text = sample.read_text()
     for name in Settings.model_fields:
         assert f"\n{name} =" in text or f"\n# {name} =" in text, f"{name} is not in the sample"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "named"),
+    [
+        ("INKLING_RELAY_UPSTREAM", "http://mail.acme.example:25", "INKLING_RELAY_UPSTREAM"),
+        ("INKLING_RELAY_UPSTREAM", "smtp://mail.acme.example", "INKLING_RELAY_UPSTREAM"),
+        ("INKLING_RETURN_DOMAIN", "bounces@acme", "INKLING_RETURN_DOMAIN"),
+        ("INKLING_DKIM_SELECTOR", "inkling", "INKLING_DKIM_KEY_FILE"),
+        ("INKLING_RELAY_USERNAME", "helpdesk", "INKLING_RELAY_PASSWORD"),
+        ("INKLING_RELAY_TLS_CERT", "/etc/relay.crt", "INKLING_RELAY_TLS_KEY"),
+    ],
+)
+def test_bad_relay_setting_is_one_clear_line(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, named: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert named in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_workflows_and_rules_from_toml(tmp_path: Path) -> None:
+    (tmp_path / "inkling.toml").write_text(
+        'relay_upstream = "smtp+starttls://u:p@smtp.acme.example:587"\n'
+        "[workflows.billing]\nread_receipt = true\n"
+        '[[workflow_rules]]\nworkflow = "billing"\nsubject = "*invoice*"\n'
+    )
+    settings = load_settings()
+    assert settings.workflows["billing"].track and settings.workflows["billing"].read_receipt
+    assert settings.workflow_rules[0].subject == "*invoice*"
+
+
+@pytest.mark.parametrize(
+    ("toml", "named"),
+    [
+        ("[workflows.legal]\ntrack = false\nread_receipt = true\n", "workflows.legal"),
+        ('[[workflow_rules]]\nworkflow = "legal"\n', "workflow_rules.0"),
+        ("[workflows.legal]\ntrak = false\n", "workflows.legal.trak"),
+    ],
+)
+def test_bad_workflow_is_named_by_its_path(tmp_path: Path, toml: str, named: str) -> None:
+    (tmp_path / "inkling.toml").write_text(toml)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert f"({named} in inkling.toml)" in message and "\n" not in message

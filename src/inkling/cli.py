@@ -6,8 +6,10 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, NoReturn
+from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
@@ -21,7 +23,7 @@ from inkling.classify.ranges import Networks
 from inkling.config import Settings, load_settings
 from inkling.errors import ConfigError, InklingError
 from inkling.instrument import instrument_message
-from inkling.server import Services, build_app
+from inkling.server import Companion, Services, build_app
 from inkling.signals.reading import read_message
 from inkling.store import MessageRecord
 from inkling.tokens import KEY_FILE, KeyFile, new_message_id
@@ -75,11 +77,21 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    relay_port: Annotated[
+        int | None,
+        typer.Option(help="Also run the SMTP relay on this port (see docs/relay.md).", min=0),
+    ] = None,
 ) -> None:
-    """Run the tracker (pixel and redirect) on HOST:PORT (default 127.0.0.1:8080)."""
+    """Run the tracker (pixel and redirect) on HOST:PORT (default 127.0.0.1:8080), and the
+    SMTP relay with --relay-port."""
     import uvicorn
 
     settings = _settings(host=host, port=port)
+    if relay_port is not None and not settings.relay_upstream:
+        raise ConfigError(
+            "--relay-port needs INKLING_RELAY_UPSTREAM (relay_upstream in inkling.toml), "
+            "the mail server to forward to"
+        )
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -88,8 +100,9 @@ def serve(
         f"Inkling on http://{settings.host}:{settings.port}  (links point at {settings.base_url}, "
         f"data in {settings.data_dir})"
     )
+    companions = [] if relay_port is None else [_relay(services, settings, relay_port)]
     uvicorn.run(
-        build_app(services),
+        build_app(services, companions),
         host=settings.host,
         port=settings.port,
         loop="uvloop",
@@ -101,6 +114,23 @@ def serve(
         # X-Forwarded-For is judged by Inkling itself, against trusted_proxies only
         proxy_headers=False,
     )
+
+
+def _relay(services: Services, settings: Settings, port: int) -> Companion:
+    """The SMTP relay as a companion of the tracker: started and stopped with it."""
+
+    def start() -> Callable[[], None]:
+        from inkling.relay import start_relay
+
+        handle = start_relay(services, settings, host=settings.host, port=port)
+        upstream = urlsplit(settings.relay_upstream or "")
+        _say(
+            f"SMTP relay on {handle.host}:{handle.port}, forwarding to "
+            f"{upstream.hostname}:{upstream.port}"
+        )
+        return handle.stop
+
+    return start
 
 
 @app.command()

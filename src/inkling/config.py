@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -25,6 +35,47 @@ from pydantic_settings import (
 from inkling.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "inkling.toml"
+RELAY_UPSTREAM_SCHEMES = ("smtp", "smtp+starttls", "smtps")
+_DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", re.I)
+
+
+class WorkflowPolicy(BaseModel):
+    """What the relay does with a workflow's messages (``[workflows.NAME]`` in the TOML)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    track: bool = True
+    read_receipt: bool = False
+
+    @model_validator(mode="after")
+    def _receipt_needs_tracking(self) -> WorkflowPolicy:
+        if self.read_receipt and not self.track:
+            raise ValueError(
+                "read_receipt = true needs track = true (an untracked message is forwarded "
+                "untouched)"
+            )
+        return self
+
+
+class WorkflowRule(BaseModel):
+    """Puts a message in a workflow when every pattern given matches (``[[workflow_rules]]``).
+
+    Patterns are shell-style globs (``*@bigcustomer.example``, ``*refund*``), matched
+    without regard to case.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workflow: str = Field(min_length=1)
+    sender: str | None = None
+    recipient: str | None = None
+    subject: str | None = None
+
+    @model_validator(mode="after")
+    def _matches_something(self) -> WorkflowRule:
+        if not (self.sender or self.recipient or self.subject):
+            raise ValueError(f"the rule for {self.workflow!r} needs sender, recipient or subject")
+        return self
 
 
 class Settings(BaseSettings):
@@ -41,6 +92,19 @@ class Settings(BaseSettings):
     store_full_ip: bool = False
     batch_max: int = Field(default=512, ge=1, le=100_000)
     max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    relay_upstream: str | None = None
+    relay_username: str | None = None
+    relay_password: SecretStr | None = Field(default=None, validate_default=True)
+    relay_allow_plain_auth: bool = False
+    relay_tls_cert: Path | None = None
+    relay_tls_key: Path | None = Field(default=None, validate_default=True)
+    relay_per_recipient: bool = True
+    return_domain: str | None = None
+    dkim_domain: str | None = None
+    dkim_selector: str | None = None
+    dkim_key_file: Path | None = Field(default=None, validate_default=True)
+    workflows: dict[str, WorkflowPolicy] = Field(default_factory=dict)
+    workflow_rules: list[WorkflowRule] = Field(default_factory=list)
 
     @classmethod
     def settings_customise_sources(
@@ -90,6 +154,64 @@ class Settings(BaseSettings):
                 raise ValueError(f"{item!r} is not an IP address or network") from exc
         return value
 
+    @field_validator("relay_upstream")
+    @classmethod
+    def _upstream_is_smtp(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        try:
+            port = parts.port
+        except ValueError as exc:
+            raise ValueError("has a bad port") from exc
+        if parts.scheme not in RELAY_UPSTREAM_SCHEMES or not parts.hostname or port is None:
+            raise ValueError(
+                "must be smtp://host:port, smtp+starttls://host:port or smtps://host:port "
+                "(user:password@ before the host if the server wants a login)"
+            )
+        return value
+
+    @field_validator("relay_password")
+    @classmethod
+    def _password_has_a_user(
+        cls, value: SecretStr | None, info: ValidationInfo
+    ) -> SecretStr | None:
+        if bool(value and value.get_secret_value()) != bool(info.data.get("relay_username")):
+            raise ValueError("relay_username and relay_password go together")
+        return value or None
+
+    @field_validator("relay_tls_key")
+    @classmethod
+    def _key_has_a_cert(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if (value is None) != (info.data.get("relay_tls_cert") is None):
+            raise ValueError("relay_tls_cert and relay_tls_key go together")
+        return value
+
+    @field_validator("return_domain", "dkim_domain")
+    @classmethod
+    def _is_a_domain(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not _DOMAIN.fullmatch(value):
+            raise ValueError(f"{value!r} is not a domain name, e.g. support.example.com")
+        return value.lower()
+
+    @field_validator("dkim_key_file")
+    @classmethod
+    def _dkim_is_complete(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        given = {
+            "dkim_key_file": value,
+            "dkim_selector": info.data.get("dkim_selector"),
+            "dkim_domain": info.data.get("dkim_domain"),
+        }
+        missing = [name for name, item in given.items() if not item]
+        if 0 < len(missing) < len(given):
+            raise ValueError(
+                f"DKIM signing needs dkim_key_file, dkim_selector and dkim_domain; "
+                f"missing {', '.join(missing)}"
+            )
+        return value
+
     @property
     def effective_database_url(self) -> str:
         """The database to use: the configured URL, else a SQLite file in the data dir."""
@@ -111,6 +233,8 @@ def load_settings(**overrides: Any) -> Settings:
 def _describe(exc: ValidationError) -> str:
     first = exc.errors()[0]
     name = ".".join(str(part) for part in first["loc"]) or "settings"
-    env_name = f"INKLING_{name.upper()}"
+    # a nested setting (a workflow's policy, a rule) is named by its path in the TOML;
+    # the variable is the top-level one that holds it
+    env_name = f"INKLING_{str(first['loc'][0] if first['loc'] else name).upper()}"
     message = first["msg"].removeprefix("Value error, ")
     return f"bad setting {env_name} ({name} in inkling.toml): {message}"

@@ -7,8 +7,10 @@
     ├── InstrumentError      a message cannot be instrumented (not MIME, too large, ...)
     ├── HitError             a hit to classify is malformed (a bad JSON line)
     ├── RangesError          a file of published IP ranges cannot be read
+    ├── RelayError           the SMTP relay cannot prepare or sign a message
     └── StoreError           the database refused or could not be reached
-        └── UnknownMessage   no message with that id or Message-ID
+        ├── UnknownMessage   no message with that id or Message-ID
+        └── AmbiguousMessage a Message-ID went out as several copies (one per recipient)
 
 Library errors are translated into these at the edge (``raise ... from exc``), so the CLI
 can print one clear line instead of a traceback.
@@ -43,9 +45,18 @@ class RangesError(InklingError):
     """A file of published IP ranges is missing or malformed."""
 
 
+class RelayError(InklingError):
+    """The SMTP relay cannot prepare or sign a message."""
+
+
 class StoreError(InklingError):
     """The database refused an operation or could not be reached."""
 
 
 class UnknownMessage(StoreError):
     """No message matches the given id or Message-ID."""
+
+
+class AmbiguousMessage(StoreError):
+    """A Message-ID names several copies (the relay sends one per recipient); ask for one
+    of them by its Inkling id or its recipient."""

@@ -7,8 +7,10 @@ to a small fallback: the JSON API under ``/api``, a health check, and 404 for th
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from inkling.api import ApiKeys, build_api
@@ -21,6 +23,10 @@ from inkling.tracker.app import ASGIApp, Receive, Scope, Send, Tracker
 from inkling.tracker.client import ClientAddress
 
 log = logging.getLogger(__name__)
+
+#: Starts something that runs beside the tracker (the SMTP relay, the inbound server) and
+#: returns how to stop it. Called at start-up, in a worker thread; may raise.
+Companion = Callable[[], Callable[[], None]]
 
 
 @dataclass
@@ -41,14 +47,14 @@ class Services:
         )
 
 
-def build_app(services: Services) -> ASGIApp:
+def build_app(services: Services, companions: Sequence[Companion] = ()) -> ASGIApp:
     """The ASGI app for ``inkling serve``, with a lifespan that starts and flushes the
-    recorder."""
+    recorder, and starts and stops the ``companions``."""
     settings = services.settings
     recorder = Recorder(services.store, Spool(settings.data_dir), batch_max=settings.batch_max)
     client = ClientAddress(settings.trusted_proxies, keep_full=settings.store_full_ip)
     api = build_api(services.store, ApiKeys.for_data_dir(settings.data_dir))
-    fallback = _Fallback(recorder, api)
+    fallback = _Fallback(recorder, api, companions)
     tracker = Tracker(services.codec, recorder.record, client, fallback=fallback)
     return tracker
 
@@ -56,9 +62,11 @@ def build_app(services: Services) -> ASGIApp:
 class _Fallback:
     """Lifespan, ``/healthz``, the API, and 404 for everything that is not the tracker."""
 
-    def __init__(self, recorder: Recorder, api: ASGIApp) -> None:
+    def __init__(self, recorder: Recorder, api: ASGIApp, companions: Sequence[Companion]) -> None:
         self._recorder = recorder
         self._api = api
+        self._companions = companions
+        self._stops: list[Callable[[], None]] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -77,15 +85,23 @@ class _Fallback:
             if message["type"] == "lifespan.startup":
                 try:
                     await self._recorder.start()
+                    for start in self._companions:
+                        self._stops.append(await asyncio.to_thread(start))
                 except Exception as exc:
+                    await self._stop_companions()
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                await self._stop_companions()
                 await self._recorder.close()
                 log.info("recorder flushed; shutting down")
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def _stop_companions(self) -> None:
+        while self._stops:
+            await asyncio.to_thread(self._stops.pop())
 
 
 async def _json(send: Send, status: int, payload: object) -> None:

@@ -111,3 +111,19 @@ def test_openapi_is_published(store: Store, keys: ApiKeys) -> None:
     with _client(store, keys) as client:
         spec = (client.get("/api/openapi.json")).json()
     assert "/api/v1/messages/{message}" in spec["paths"]
+
+
+def test_a_message_sent_as_several_copies_asks_for_one(store: Store, keys: ApiKeys) -> None:
+    copies = [
+        MessageRecord(new_message_id(), "<cc@acme.example>", None, None, "Hi", 1, 0, recipient=r)
+        for r in ("ann@customer.example", "bob@customer.example")
+    ]
+    store.register_messages([(c, []) for c in copies])
+    key = keys.add("zendesk")
+    auth = {"Authorization": f"Bearer {key}"}
+    with _client(store, keys) as client:
+        both = client.get("/api/v1/messages/<cc@acme.example>", headers=auth)
+        one = client.get(f"/api/v1/messages/{copies[1].id}", headers=auth)
+    assert both.status_code == 409
+    assert copies[0].id in both.json()["detail"] and copies[1].id in both.json()["detail"]
+    assert one.status_code == 200 and one.json()["recipient"] == "bob@customer.example"

@@ -22,16 +22,37 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    def __init__(self, data_dir: Path, database_url: str | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        database_url: str | None = None,
+        *,
+        args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "INKLING_DATA_DIR": str(data_dir), "INKLING_BASE_URL": self.url}
+        self.data_dir = data_dir
+        env = {
+            **os.environ,
+            "INKLING_DATA_DIR": str(data_dir),
+            "INKLING_BASE_URL": self.url,
+            **(env or {}),
+        }
         if database_url:
             env["INKLING_DATABASE_URL"] = database_url
         self.log = data_dir / "serve.log"
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [str(INKLING), "serve", "--port", str(self.port), "--log-level", "warning"],
+                [
+                    str(INKLING),
+                    "serve",
+                    "--port",
+                    str(self.port),
+                    "--log-level",
+                    "warning",
+                    *args,
+                ],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

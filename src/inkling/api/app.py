@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from inkling.api.keys import ApiKeys
 from inkling.classify.signatures import UserAgents
-from inkling.errors import UnknownMessage
+from inkling.errors import AmbiguousMessage, UnknownMessage
 from inkling.signals.reading import read_message
 from inkling.store import Store
 
@@ -57,5 +57,7 @@ def build_api(store: Store, keys: ApiKeys) -> FastAPI:
             return read_message(store, message, limit=limit, user_agents=user_agents).as_json()
         except UnknownMessage as exc:
             raise HTTPException(404, str(exc)) from exc
+        except AmbiguousMessage as exc:  # sent as one copy per recipient: ask for one by id
+            raise HTTPException(409, str(exc)) from exc
 
     return api

@@ -40,7 +40,10 @@ class Reading:
 
     @property
     def sentence(self) -> str:
-        return sentence(self.events, self.user_agents)
+        said = sentence(self.events, self.user_agents)
+        if self.message.untracked:
+            return f"Not tracked ({self.message.untracked}). {said}"
+        return said
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +51,8 @@ class Reading:
             "id": self.message.id,
             "ticket": self.message.ticket,
             "workflow": self.message.workflow,
+            "recipient": self.message.recipient or None,
+            "untracked": self.message.untracked,
             "sent_at": _iso(self.message.sent_at),
             "state": self.state,
             "sentence": self.sentence,

@@ -15,10 +15,10 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, func, insert, select
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from inkling.errors import StoreError, UnknownMessage
+from inkling.errors import AmbiguousMessage, StoreError, UnknownMessage
 from inkling.events.model import Event, EventKind, Verdict, VerdictChange
 from inkling.store.schema import events, links, messages, verdict_changes
 
@@ -34,6 +34,13 @@ class MessageRecord:
     subject: str | None
     sent_at: int
     links_total: int
+    #: The copy's recipient(s): '' for a message registered without one, one address for
+    #: the relay's per-recipient copies, "a@x, b@y" for a copy shared by several.
+    recipient: str = ""
+    #: Why the copy went out untracked (e.g. "DKIM-signed and no key to re-sign"), or None.
+    untracked: str | None = None
+    #: When the relay's upstream accepted the copy (Unix seconds), or None.
+    relayed_at: int | None = None
 
 
 class Store:
@@ -66,32 +73,76 @@ class Store:
 
     def register_message(self, record: MessageRecord, link_urls: Sequence[str]) -> None:
         """Store a message and its tracked links; a second message with the same
-        Message-ID is refused with StoreError."""
+        Message-ID and recipient is refused with StoreError."""
+        self.register_messages([(record, link_urls)])
+
+    def register_messages(self, copies: Sequence[tuple[MessageRecord, Sequence[str]]]) -> None:
+        """Store several copies and their links in one transaction: all or none."""
         try:
             with self.engine.begin() as connection:
-                connection.execute(insert(messages).values(**_as_row(record)))
-                if link_urls:
-                    connection.execute(
-                        insert(links),
-                        [
-                            {"message": record.id, "idx": i, "url": u}
-                            for i, u in enumerate(link_urls)
-                        ],
-                    )
+                for record, link_urls in copies:
+                    self._insert_message(connection, record, link_urls)
         except IntegrityError as exc:
-            raise StoreError(f"message {record.message_id} is already registered") from exc
+            names = ", ".join(_copy_name(record) for record, _ in copies)
+            raise StoreError(f"message {names} is already registered") from exc
 
-    def find_message(self, key: str) -> MessageRecord:
-        """The message whose Message-ID (with or without <>) or Inkling id is ``key``."""
-        candidates = {key, key.strip(), f"<{key.strip().strip('<>')}>"}
-        query = select(messages).where(
-            messages.c.message_id.in_(candidates) | (messages.c.id == key.strip())
-        )
-        with self.engine.connect() as connection:
-            row = connection.execute(query).first()
-        if row is None:
+    @staticmethod
+    def _insert_message(connection: Any, record: MessageRecord, urls: Sequence[str]) -> None:
+        connection.execute(insert(messages).values(**_as_row(record)))
+        if urls:
+            connection.execute(
+                insert(links),
+                [{"message": record.id, "idx": i, "url": u} for i, u in enumerate(urls)],
+            )
+
+    def mark_relayed(self, ids: Sequence[str], relayed_at: int) -> None:
+        """Record that the upstream accepted these copies."""
+        if not ids:
+            return
+        query = update(messages).where(messages.c.id.in_(ids)).values(relayed_at=relayed_at)
+        with self.engine.begin() as connection:
+            connection.execute(query)
+
+    def forget_messages(self, ids: Sequence[str]) -> None:
+        """Remove copies that were registered but never sent (their links go with them)."""
+        if not ids:
+            return
+        with self.engine.begin() as connection:
+            connection.execute(delete(links).where(links.c.message.in_(ids)))
+            connection.execute(delete(messages).where(messages.c.id.in_(ids)))
+
+    def find_message(self, key: str, *, recipient: str | None = None) -> MessageRecord:
+        """The message whose Inkling id or Message-ID (with or without <>) is ``key``.
+
+        A Message-ID the relay sent as several copies (one per recipient) names no single
+        message: without ``recipient`` that raises AmbiguousMessage, listing the copies,
+        rather than quietly answering for one of them.
+        """
+        by_id = self._messages(messages.c.id == key.strip())
+        if by_id:
+            return by_id[0]
+        copies = self.find_messages(key)
+        if recipient is not None:
+            copies = [c for c in copies if c.recipient.lower() == recipient.strip().lower()]
+        if not copies:
             raise UnknownMessage(f"no message {key!r}")
-        return MessageRecord(**row._mapping)
+        if len(copies) > 1:
+            listed = ", ".join(f"{c.id} to {c.recipient or '(no recipient)'}" for c in copies)
+            raise AmbiguousMessage(
+                f"{key.strip()} went out as {len(copies)} copies, one per recipient: {listed}; "
+                "name one by its Inkling id"
+            )
+        return copies[0]
+
+    def find_messages(self, message_id: str) -> list[MessageRecord]:
+        """Every copy registered under a Message-ID (with or without <>), oldest first."""
+        candidates = {message_id, message_id.strip(), f"<{message_id.strip().strip('<>')}>"}
+        return self._messages(messages.c.message_id.in_(candidates))
+
+    def _messages(self, condition: Any) -> list[MessageRecord]:
+        query = select(messages).where(condition).order_by(messages.c.sent_at, messages.c.id)
+        with self.engine.connect() as connection:
+            return [MessageRecord(**row._mapping) for row in connection.execute(query)]
 
     def message_links(self, message: str) -> list[str]:
         query = select(links.c.url).where(links.c.message == message).order_by(links.c.idx)
@@ -221,7 +272,14 @@ def _as_row(record: MessageRecord) -> dict[str, Any]:
         "subject": record.subject,
         "sent_at": record.sent_at,
         "links_total": record.links_total,
+        "recipient": record.recipient,
+        "untracked": record.untracked,
+        "relayed_at": record.relayed_at,
     }
+
+
+def _copy_name(record: MessageRecord) -> str:
+    return f"{record.message_id} to {record.recipient}" if record.recipient else record.message_id
 
 
 _EVENT_COLUMNS = (

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData()
@@ -23,12 +24,22 @@ messages = Table(
     "messages",
     metadata,
     Column("id", String(20), primary_key=True),
-    Column("message_id", Text, nullable=False, unique=True),
+    Column("message_id", Text, nullable=False),
     Column("workflow", Text),
     Column("ticket", Text),
     Column("subject", Text),
     Column("sent_at", BigInteger, nullable=False),
     Column("links_total", Integer, nullable=False, default=0),
+    # One row per copy sent: the relay sends each recipient a copy of its own (same
+    # Message-ID header, own Inkling id and tokens). '' for a message registered without
+    # a recipient (``inkling instrument``); a shared copy names all its recipients.
+    Column("recipient", Text, nullable=False, default=""),
+    # Why the copy went out without tracking (e.g. DKIM-signed and no key), else NULL.
+    Column("untracked", Text),
+    # When the upstream accepted the copy (relay only): a row without it is a send that
+    # never completed, which a retry of the same message may replace.
+    Column("relayed_at", BigInteger),
+    UniqueConstraint("message_id", "recipient", name="uq_messages_message_id_recipient"),
 )
 
 links = Table(

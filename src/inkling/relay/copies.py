@@ -1,0 +1,185 @@
+"""The copies a message goes out as: instrumented (or deliberately not), each registered.
+
+One copy per recipient by default, each with its own Inkling id, so its tracked links,
+pixel and return addresses name the person it went to; or one copy shared by all. The
+helpdesk's ``X-Inkling-*`` headers are read and removed. A DKIM-signed message is signed
+again after instrumenting, or, without a key, forwarded exactly as it came.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.utils import make_msgid, parseaddr
+
+from inkling.errors import InstrumentError, RelayError
+from inkling.instrument import instrument_message
+from inkling.relay.headers import first_value, prepend_field, remove_fields
+from inkling.relay.returnpath import ReturnKind, return_address
+from inkling.relay.signing import Signature, Signer, signatures
+from inkling.relay.workflows import Workflows
+from inkling.store import MessageRecord
+from inkling.tokens import TokenCodec
+
+log = logging.getLogger(__name__)
+WORKFLOW_HEADER = "x-inkling-workflow"
+TICKET_HEADER = "x-inkling-ticket"
+NO_KEY = "DKIM-signed and no key to re-sign"
+
+
+@dataclass(frozen=True, slots=True)
+class CopyPlan:
+    """A copy as decided when its recipients were accepted: its id, send time, envelope."""
+
+    id: str
+    sent_at: int
+    recipients: Sequence[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Copy:
+    """A copy ready to send: the bytes, and the record and links to register."""
+
+    data: bytes
+    record: MessageRecord
+    links: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Incoming:
+    """What every copy of one message shares."""
+
+    tracked_base: bytes
+    untouched: bytes
+    signed: list[Signature]
+    may_change: bool
+    message_id: str | None
+    workflow: str | None
+    ticket: str | None
+    subject: str | None
+    senders: list[str]
+
+
+class CopyMaker:
+    """Turns a received message into its copies; see the module docstring."""
+
+    def __init__(
+        self,
+        *,
+        codec: TokenCodec,
+        base_url: str,
+        workflows: Workflows,
+        signer: Signer | None,
+        return_domain: str | None,
+        max_bytes: int,
+    ) -> None:
+        self._codec = codec
+        self._base_url = base_url
+        self._workflows = workflows
+        self._signer = signer
+        self._return_domain = return_domain
+        self._max_bytes = max_bytes
+
+    def envelope_sender(self, original: str, plan_id: str, sent_at: int) -> str:
+        """The copy's envelope sender: a VERP return address when a return domain is set.
+        A null sender (a bounce the helpdesk relays) stays null: bounces are never bounced.
+        """
+        if not original or not self._return_domain:
+            return original
+        return return_address(self._codec, plan_id, sent_at, ReturnKind.BOUNCE, self._return_domain)
+
+    def make(self, raw: bytes, envelope_sender: str, plans: Sequence[CopyPlan]) -> list[Copy]:
+        """One Copy per plan, in order. Never raises for a message it cannot instrument:
+        such a copy goes out untouched and its record says why."""
+        incoming = self._read(raw, envelope_sender)
+        return [self._copy(incoming, plan) for plan in plans]
+
+    def _read(self, raw: bytes, envelope_sender: str) -> _Incoming:
+        signed = signatures(raw)
+        may_change = not signed or self._signer is not None
+        covered = {h.decode("ascii", "replace") for s in signed for h in s.headers}
+        ours = {WORKFLOW_HEADER, TICKET_HEADER}
+        # removing a field a signature covers would break it: left in when we cannot re-sign
+        untouched = remove_fields(raw, ours - covered)
+        tracked_base = remove_fields(raw, ours)
+        message_id = first_value(raw, "message-id")
+        sender = parseaddr(first_value(raw, "from") or "")[1]
+        if not message_id and may_change:
+            # added once, so every recipient's copy carries the same Message-ID
+            domain = sender.rpartition("@")[2]
+            message_id = make_msgid(
+                domain=domain if re.fullmatch(r"[A-Za-z0-9.-]+", domain) else "inkling.invalid"
+            )
+            tracked_base = prepend_field(tracked_base, "Message-ID", message_id)
+        return _Incoming(
+            tracked_base=tracked_base,
+            untouched=untouched,
+            signed=signed,
+            may_change=may_change,
+            message_id=message_id,
+            workflow=first_value(raw, WORKFLOW_HEADER),
+            ticket=first_value(raw, TICKET_HEADER),
+            subject=first_value(raw, "subject"),
+            senders=[s for s in (envelope_sender, sender) if s],
+        )
+
+    def _copy(self, incoming: _Incoming, plan: CopyPlan) -> Copy:
+        route = self._workflows.route(
+            incoming.workflow,
+            senders=incoming.senders,
+            recipients=plan.recipients,
+            subject=incoming.subject,
+        )
+        data, untracked = incoming.untouched, None
+        links: list[str] = []
+        if not route.policy.track:
+            untracked = f"the {route.workflow} workflow is not tracked"
+        elif not incoming.may_change:
+            untracked = NO_KEY
+            log.warning("%s: %s; forwarded untouched", incoming.message_id, NO_KEY)
+        else:
+            try:
+                data, links = self._instrument(incoming, plan, route.policy.read_receipt)
+            except (InstrumentError, RelayError) as exc:
+                data, links, untracked = incoming.untouched, [], f"not tracked: {exc}"
+                log.warning("%s: %s; forwarded untouched", incoming.message_id, exc)
+        record = MessageRecord(
+            id=plan.id,
+            message_id=incoming.message_id or f"<{plan.id}@inkling.invalid>",
+            workflow=route.workflow,
+            ticket=incoming.ticket,
+            subject=incoming.subject,
+            sent_at=plan.sent_at,
+            links_total=len(links),
+            recipient=", ".join(plan.recipients),
+            untracked=untracked,
+        )
+        return Copy(data, record, links)
+
+    def _instrument(
+        self, incoming: _Incoming, plan: CopyPlan, read_receipt: bool
+    ) -> tuple[bytes, list[str]]:
+        result = instrument_message(
+            incoming.tracked_base,
+            codec=self._codec,
+            base_url=self._base_url,
+            message=plan.id,
+            sent_at=plan.sent_at,
+            max_bytes=self._max_bytes,
+        )
+        data = result.mime
+        if read_receipt and self._return_domain:
+            receipts = return_address(
+                self._codec, plan.id, plan.sent_at, ReturnKind.RECEIPT, self._return_domain
+            )
+            data = prepend_field(
+                remove_fields(data, {"disposition-notification-to"}),
+                "Disposition-Notification-To",
+                receipts,
+            )
+        if incoming.signed:
+            assert self._signer is not None  # may_change says so
+            data = self._signer.resign(data, incoming.signed)
+        return data, list(result.links)
