@@ -22,6 +22,7 @@ from inkling.classify.lines import classify_lines
 from inkling.classify.ranges import Networks
 from inkling.config import Settings, load_settings
 from inkling.errors import ConfigError, InklingError
+from inkling.inbound import parse_message
 from inkling.instrument import instrument_message
 from inkling.server import Companion, Services, build_app
 from inkling.signals.reading import read_message
@@ -237,6 +238,27 @@ def classify(
     out.flush()
     if bad:
         _fail(f"{bad} line(s) were not hits; each got an error object in the output")
+
+
+@app.command()
+def parse(
+    files: Annotated[list[Path], typer.Argument(help="Inbound messages (.eml), one or more.")],
+) -> None:
+    """Classify inbound mail: one {"file", "kind", ...} JSON line per file."""
+    unreadable = 0
+    out = sys.stdout
+    for file in files:
+        try:
+            raw = file.read_bytes()
+        except OSError as exc:
+            unreadable += 1
+            line: dict[str, object] = {"file": str(file), "error": exc.strerror or str(exc)}
+        else:
+            line = {"file": str(file), **parse_message(raw).as_json()}
+        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    out.flush()
+    if unreadable:
+        raise typer.Exit(1)
 
 
 @ranges_app.command("update")

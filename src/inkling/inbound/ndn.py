@@ -1,0 +1,280 @@
+"""Bounces in words: the non-standard failure notices of real MTAs.
+
+qmail, Exim, old sendmail, Exchange 5.5, GroupWise, Lotus, Yahoo, AOL and many more send
+plain text instead of (or beside) an RFC 3464 report. They share a shape that this module
+reads without one parser per vendor:
+
+1. the notice's own words, then a marker line ("--- Below this line is a copy of the
+   message.") and the returned copy of the original mail;
+2. the failed addresses sit in the own words, listed on their own line or next to the
+   failure ("<a@b>: user unknown", "Unknown user: a@b");
+3. addresses that belong to the sender (the bounce's To, the returned mail's From,
+   MAILER-DAEMON...) are never failed recipients.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from email.message import Message
+from email.parser import HeaderParser
+from email.policy import compat32
+
+from inkling.inbound import addresses, mime
+from inkling.inbound.rules import BounceRules, bounce_rules, flat
+
+# The first header of a returned copy, when no marker line announces it.
+_HEADER_START = re.compile(
+    r"^[ \t>]*(received|return-path|dkim-signature|delivered-to|x-original-to|message-id|"
+    r"authentication-results|arc-seal|x-received|mime-version)[ \t]*:",
+    re.IGNORECASE | re.MULTILINE,
+)
+_MESSAGE_ID = re.compile(
+    r"^[ \t>]*message-id[ \t]*:[ \t]*(<[^<>\s]+>)", re.IGNORECASE | re.MULTILINE
+)
+# "for <a@b>" in a Received header of the returned copy: an envelope recipient.
+_RECEIVED_FOR = re.compile(r"\bfor\s+<?([^\s<>;]+@[^\s<>;]+)>?", re.IGNORECASE)
+# The sender side of a transcript ("MAIL FROM:<a@b>", "mail from a@b") is never a failed
+# recipient; "generated from" and "expanded from" name one (Exim, sendmail aliases).
+_SENDER_BEFORE = re.compile(r"(?<!generated )(?<!expanded )\bfrom:?\s*<?\s*$", re.IGNORECASE)
+# Help text that names addresses to try instead ("e.g., if a@b fails, try c@d").
+_ADVICE = re.compile(
+    r"\btry\s+(sending|e-?mailing|mailing|writing|\S+@)|e\.g\.|for example|\binstead\b|"
+    r"please contact|for (further )?assistance|reply to|questions",
+    re.IGNORECASE,
+)
+# Lines that echo the original mail's header: its To is a list or the agent, not a failure.
+_ECHO = re.compile(
+    r"^[ \t>]*(to|cc|bcc|from|sent|date|subject|an|von|betreff)[ \t]*:", re.IGNORECASE
+)
+# A line that starts with the address (after list bullets or quoting): how failure lists
+# are printed ("<a@b>:", "  a@b", "* a@b", "a@b on Fri, ...", "a@b - no such user").
+_LISTED = re.compile(r"^[ \t>*\-•\"'(]*<?\s*$")
+# A local part alone on a list line ("\tscreenname", " thomas.d    No matches...").
+_BARE_LOCAL = re.compile(r"^[ \t>*\-]*([A-Za-z0-9](?:[\w.+-]{0,62}[\w+-])?)[ \t]*(?:$|[ \t]{2,})")
+_CONTEXT_WORDS = re.compile(
+    r"recipient|address|addressee|user|mailbox|account|rcpt|deliver|fail|error|reject|"
+    r"invalid|unknown|bounce|undeliver",
+    re.IGNORECASE,
+)
+
+
+@dataclass(slots=True)
+class Sections:
+    """A failure notice cut in two: the notice's own words and the returned copy."""
+
+    own: str
+    returned: str
+    returned_headers: list[Message] = field(default_factory=list)
+
+
+def sections(message: Message) -> Sections:
+    """The own text (text parts outside enclosed mail, cut at the returned copy) and the
+    rest, with the header blocks of every returned copy found (parts or quoted text)."""
+    texts = [
+        mime.part_text(p) for p in mime.own_parts(message) if p.get_content_maintype() == "text"
+    ]
+    full = "\n".join(texts)
+    rules = bounce_rules()
+    cut = len(full)
+    marker = rules.returned.search(full)
+    if marker:
+        cut = marker.start()
+    header = _HEADER_START.search(full)
+    if header and header.start() < cut:
+        cut = header.start()
+    own, returned = full[:cut], full[cut:]
+    result = Sections(own, returned)
+    for part in mime.own_tree(message):
+        if part.get_content_type() in mime.ENCLOSED_TYPES:
+            headers = mime.enclosed_headers(part)
+            if headers is not None:
+                result.returned_headers.append(headers)
+    if returned.strip():
+        result.returned_headers.append(_quoted_headers(returned))
+    return result
+
+
+def _quoted_headers(text: str) -> Message:
+    """The header block of a returned copy pasted as text (maybe quoted with "> ")."""
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if _HEADER_START.match(line)), len(lines))
+    body = "\n".join(re.sub(r"^> ?", "", line) for line in lines[start : start + 200])
+    return HeaderParser(policy=compat32).parsestr(body, headersonly=True)
+
+
+def original_message_id(found: Sections, own_id: str) -> str | None:
+    """The Message-ID of the returned mail: from its header block, else any written."""
+    for headers in found.returned_headers:
+        value = mime.header(headers, "Message-ID")
+        match = re.search(r"<[^<>\s]+>", value)
+        if match and match.group(0) != own_id:
+            return match.group(0)
+    for match in _MESSAGE_ID.finditer(found.returned + "\n" + found.own):
+        if match.group(1) != own_id:
+            return match.group(1)
+    return None
+
+
+def looks_like_bounce(message: Message, own: str, rules: BounceRules | None = None) -> list[str]:
+    """The evidence that a mail without an RFC 3464 report is a failure notice.
+
+    Empty when it is not one. Enough is: a failure phrase in the notice's own words plus
+    any sign of a mail system (sender, subject, null return path, a multipart/report, or
+    answering no thread); a delay phrase or a failure reason ("no such user") plus a sign
+    of a mail system; or two such signs (a MAILER-DAEMON sending "failure notice").
+    """
+    rules = rules or bounce_rules()
+    if mime.header(message, "X-Failed-Recipients"):
+        return ["X-Failed-Recipients header (Exim)"]
+    text = flat(own)
+    signs: list[str] = []
+    if rules.sender.search(mime.header(message, "From")):
+        signs.append("sent by a mail system")
+    if rules.subject.search(mime.header(message, "Subject")):
+        signs.append("subject of a failure notice")
+    if message.get("Return-Path") is not None and mime.header(message, "Return-Path") in {"<>", ""}:
+        signs.append("null return path")
+    if message.get_content_type() == "multipart/report":
+        signs.append("a multipart/report")
+    failure = rules.failure.search(text)
+    if failure:
+        # A failure sentence in a mail that answers no thread is a notice; in a reply a
+        # person may be telling us about a failure, so a mail-system sign is needed.
+        threaded = message.get("In-Reply-To") or message.get("References")
+        weak = [] if threaded else ["answers no thread"]
+        if signs or weak:
+            return [f"says {failure.group(0)!r}", *signs, *weak]
+        return []
+    delay = rules.delay.search(text)
+    if delay and signs:
+        return [f"says {delay.group(0)!r}", *signs]
+    if not signs:
+        return []  # a person's mail that talks about delivery is not a notice
+    reason = next((r for r in rules.reasons if r.pattern.search(text)), None)
+    if reason is not None:
+        return [f"gives a failure reason ({reason.reason})", *signs]
+    if len(signs) >= 2:
+        return signs
+    return []
+
+
+def sender_addresses(message: Message, found: Sections, envelope: set[str]) -> set[str]:
+    """Addresses on the sending side: never failed recipients."""
+    names = ("From", "To", "Cc", "Reply-To", "Sender", "Return-Path", "Errors-To", "Delivered-To")
+    out: set[str] = set()
+    for name in names:
+        out.update(a.lower() for a in addresses.in_header(mime.header(message, name)))
+    returned_names = ("From", "Sender", "Return-Path", "Reply-To", "Errors-To", "X-Sender")
+    returned: set[str] = set()
+    for headers in found.returned_headers:
+        for name in returned_names:
+            returned.update(a.lower() for a in addresses.in_header(mime.header(headers, name)))
+    # someone who wrote to themselves is both sender and failed recipient
+    return out | (returned - envelope)
+
+
+def envelope_addresses(found: Sections) -> set[str]:
+    """Who the returned mail was addressed to (To, Cc, Received ... for <a@b>)."""
+    out: set[str] = set()
+    for headers in found.returned_headers:
+        for name in ("To", "Cc", "X-Original-To", "Delivered-To", "Envelope-To", "X-Receiver"):
+            out.update(a.lower() for a in addresses.in_header(mime.header(headers, name)))
+        for received in headers.get_all("Received") or []:
+            for match in _RECEIVED_FOR.finditer(str(received)):
+                out.add(addresses.normalise(match.group(1)).lower())
+    return out
+
+
+def recipients(message: Message, found: Sections) -> list[str]:
+    """The failed recipients named in a failure notice's own words.
+
+    Addresses printed as a list entry, in the X-Failed-Recipients header, on the same line
+    as a failure, or that the returned mail was sent to, are taken; only when there is
+    none, addresses near failure words; only when there is none of those either, every
+    address that is not the sender's.
+    """
+    rules = bounce_rules()
+    envelope = envelope_addresses(found)
+    exclude = sender_addresses(message, found, envelope)
+    strong: list[str] = list(addresses.in_header(mime.header(message, "X-Failed-Recipients")))
+    weak: list[str] = []
+    other: list[str] = []
+    lines = found.own.splitlines()
+    for index, line in enumerate(lines):
+        if _ECHO.match(line):
+            continue
+        for match in addresses.ADDRESS.finditer(_clean(line)):
+            address = addresses.normalise(match.group(1))
+            key = address.lower()
+            before = _clean(line)[: match.start()]
+            if key in exclude or addresses.is_system(address) or _SENDER_BEFORE.search(before):
+                continue
+            if _ADVICE.search(line):
+                continue
+            if _LISTED.match(before) or key in envelope or _says_failure(line, rules):
+                strong.append(address)
+            elif _near_failure(lines, index, rules):
+                weak.append(address)
+            else:
+                other.append(address)
+    bare = _bare_recipients(message, lines, envelope)
+    strong.extend(a for a in bare if a.lower() not in exclude and not addresses.is_system(a))
+    for chosen in (strong, weak, other):
+        if chosen:
+            return addresses.unique(chosen)
+    return []
+
+
+def _clean(line: str) -> str:
+    # X.400 and Exchange write "SMTP=a@b" or "rfc822;a@b": keep only the address.
+    return re.sub(r"\b(?:smtp|rfc-?822)[=:;]\s*", " ", line, flags=re.IGNORECASE)
+
+
+def _says_failure(line: str, rules: BounceRules) -> bool:
+    text = flat(line)
+    if rules.failure.search(text) or rules.delay.search(text):
+        return True
+    return any(rule.pattern.search(text) for rule in rules.reasons)
+
+
+def _near_failure(lines: list[str], index: int, rules: BounceRules) -> bool:
+    """Whether failure words are on the line, the two non-blank lines before or the next."""
+    window = [lines[index]]
+    before = [line for line in lines[:index] if line.strip()][-2:]
+    after = [line for line in lines[index + 1 :] if line.strip()][:1]
+    window.extend(before + after)
+    text = " ".join(window)
+    return bool(_CONTEXT_WORDS.search(text)) or _says_failure(text, rules)
+
+
+def _bare_recipients(message: Message, lines: list[str], envelope: set[str]) -> list[str]:
+    """Local parts listed without a domain (AOL, phquery), on indented lines right after
+    the failure sentence; qualified from the returned mail's envelope, else with the
+    organisation domain of the notice's sender."""
+    rules = bounce_rules()
+    out: list[str] = []
+    for index, line in enumerate(lines):
+        if not rules.failure.search(flat(line)):
+            continue
+        following = [later for later in lines[index + 1 :] if later.strip()][:4]
+        # the failure sentence may run on to a line ending with ":" before the list
+        if not line.rstrip().endswith(":") and following and following[0].rstrip().endswith(":"):
+            following = following[1:]
+        for later in following:
+            match = _BARE_LOCAL.match(later)
+            if not later[:1].isspace() or not match or "@" in later.split()[0]:
+                break
+            out.append(_qualify(match.group(1), message, envelope))
+    return addresses.unique(a for a in out if a)
+
+
+def _qualify(local: str, message: Message, envelope: set[str]) -> str:
+    for address in sorted(envelope):
+        if address.split("@", 1)[0] == local.lower():
+            return address
+    sender = addresses.in_header(mime.header(message, "From"))
+    if not sender:
+        return ""
+    domain = sender[0].rsplit("@", 1)[1]
+    return f"{local}@{addresses.organisation_domain(domain)}"
