@@ -7,8 +7,16 @@ from enum import StrEnum
 
 
 class EventKind(StrEnum):
+    """Hits on the tracker (open, click) and what came back by mail."""
+
     OPEN = "open"
     CLICK = "click"
+    REPLY = "reply"
+    READ_RECEIPT = "mdn"
+    AUTOREPLY = "autoreply"
+    BOUNCE = "bounce"
+    COMPLAINT = "complaint"
+    DELIVERED = "delivered"
 
 
 class Verdict(StrEnum):

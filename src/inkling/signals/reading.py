@@ -32,9 +32,15 @@ class Reading:
 
     @property
     def state(self) -> str:
-        if self.clicks[Verdict.HUMAN] or self.opens[Verdict.HUMAN]:
+        """engaged (a person did something), bounced (a hard bounce and no person),
+        activity (only machines or unknowns so far) or no_activity."""
+        if any(e.verdict == Verdict.HUMAN for e in self.events):
             return "engaged"
-        if self.clicks["total"] or self.opens["total"]:
+        if any(
+            e.kind == EventKind.BOUNCE and e.headers.get("class") == "hard" for e in self.events
+        ):
+            return "bounced"
+        if self.events:
             return "activity"
         return "no_activity"
 

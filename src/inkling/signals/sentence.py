@@ -30,23 +30,57 @@ MACHINE_PHRASES = {
 NOUN_PLURALS = {"fetch": "fetches"}
 
 
+HITS = (EventKind.OPEN, EventKind.CLICK)
+
+
 def sentence(events: Sequence[Event], user_agents: UserAgents) -> str:
-    """One or two clauses a support agent can read aloud, claiming no more than the
-    verdicts do."""
+    """A few clauses a support agent can read aloud, claiming no more than the verdicts
+    do: what came back by mail first (a reply says most), then opens and clicks."""
     if not events:
         return "No opens or clicks recorded yet."
-    human = [e for e in events if e.verdict == Verdict.HUMAN]
-    clauses = [c for c in (_opens(human, user_agents), _clicks(human)) if c]
-    if not clauses:
-        clauses.append("No sign of a person yet")
-    machine = _machines([e for e in events if e.verdict == Verdict.MACHINE])
-    unknown = [e for e in events if e.verdict == Verdict.UNKNOWN]
+    mail = [e for e in events if e.kind not in HITS]
+    hits = [e for e in events if e.kind in HITS]
+    human = [e for e in hits if e.verdict == Verdict.HUMAN]
+    people = [c for c in (_replies(mail), _opens(human, user_agents), _clicks(human)) if c]
+    clauses = people or ["No sign of a person yet"]
+    clauses += _other_mail(mail)
+    machine = _machines([e for e in hits if e.verdict == Verdict.MACHINE])
+    unknown = [e for e in hits if e.verdict == Verdict.UNKNOWN]
     if unknown:
         clauses.append(f"{_count(len(unknown), 'hit')} could be a person or a machine")
     if machine:
         clauses.append(machine)
     text = "; ".join(clauses) + "."
     return text[0].upper() + text[1:]
+
+
+def _replies(mail: list[Event]) -> str:
+    replies = [e for e in mail if e.kind == EventKind.REPLY]
+    if not replies:
+        return ""
+    return "The customer replied" + ("" if len(replies) == 1 else f" {len(replies)} times")
+
+
+def _other_mail(mail: list[Event]) -> list[str]:
+    """Read receipts, complaints, bounces, auto-replies and delivery reports, newest last."""
+    said: list[str] = []
+    for e in mail:
+        details = e.headers
+        if e.kind == EventKind.READ_RECEIPT:
+            said.append(f"a read receipt says {details.get('disposition', 'displayed')}")
+        elif e.kind == EventKind.COMPLAINT:
+            said.append("the recipient reported it as spam")
+        elif e.kind == EventKind.BOUNCE and details.get("class") == "hard":
+            why = " ".join(v for v in (details.get("status"), details.get("reason")) if v)
+            said.append(f"it bounced ({why}): nobody will read it" if why else "it bounced")
+        elif e.kind == EventKind.BOUNCE:
+            said.append(f"delivery was delayed ({details.get('status', '4.0.0')})")
+        elif e.kind == EventKind.AUTOREPLY:
+            until = details.get("until")
+            said.append("an automatic reply came back" + (f" (back {until})" if until else ""))
+        elif e.kind == EventKind.DELIVERED:
+            said.append("the receiving server confirmed delivery")
+    return list(dict.fromkeys(said))
 
 
 def _opens(human: list[Event], user_agents: UserAgents) -> str:

@@ -1,0 +1,134 @@
+"""What inbound mail means for the message it answers, recorded as an event.
+
+A reply or a read receipt a person sent is strong evidence of a person; an auto-reply or
+a delivery report is a machine's and says nothing about reading; a hard bounce means
+nobody will read the message. Each becomes an event on the copy it answers, with the
+details (status, reason, disposition, return date) kept beside it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+from inkling.events.model import Event, EventKind, Verdict
+from inkling.inbound.matching import CopyFinder
+from inkling.inbound.model import Parsed
+from inkling.inbound.parser import parse_message
+from inkling.store import Store
+from inkling.tokens import TokenCodec
+
+log = logging.getLogger(__name__)
+
+_KINDS = {
+    "reply": EventKind.REPLY,
+    "mdn": EventKind.READ_RECEIPT,
+    "autoreply": EventKind.AUTOREPLY,
+    "bounce": EventKind.BOUNCE,
+    "complaint": EventKind.COMPLAINT,
+    "delivered": EventKind.DELIVERED,
+}
+#: Read-receipt dispositions that do not say the message was shown to anyone.
+_NOT_SHOWN = ("deleted", "denied", "failed", "processed")
+
+
+class InboundRecorder:
+    """``deliver(raw, recipients)`` for the inbound MX and the IMAP poller."""
+
+    def __init__(
+        self, store: Store, codec: TokenCodec, return_domain: str | None, *, via: str
+    ) -> None:
+        self._store = store
+        self._finder = CopyFinder(store, codec, return_domain)
+        self._via = via  # "SMTP" or "IMAP": kept as the event's method
+
+    def deliver(self, raw: bytes, recipients: Sequence[str] = ()) -> Event | None:
+        """Record what ``raw`` says about the copy it answers; None if it answers none of
+        Inkling's copies (or is nothing Inkling records). Raises only if the store does,
+        so the sender or the poller tries again later."""
+        parsed = parse_message(raw)
+        kind = _KINDS.get(parsed.kind)
+        if kind is None:
+            log.info("inbound mail of kind %s: nothing to record", parsed.kind)
+            return None
+        found = self._finder.find(raw, parsed, recipients)
+        if found is None:
+            log.info("inbound %s answers no message Inkling sent", parsed.kind)
+            return None
+        copy, matched_by = found
+        event = _event(parsed, kind, copy.id, copy.sent_at, self._via, matched_by)
+        self._store.insert_events([event])
+        log.info("recorded %s on %s (matched by %s)", kind.value, copy.id, matched_by)
+        return event
+
+
+def _event(
+    parsed: Parsed, kind: EventKind, message: str, sent_at: int, via: str, matched_by: str
+) -> Event:
+    verdict, agent, reason = _judgement(parsed, kind)
+    return Event(
+        message=message,
+        kind=kind,
+        ts=time.time(),
+        method=via,
+        sent_at=sent_at,
+        headers=_details(parsed),
+        verdict=verdict,
+        agent=agent,
+        reasons=[reason, f"matched to the message by {matched_by}"],
+    )
+
+
+def _judgement(parsed: Parsed, kind: EventKind) -> tuple[Verdict, str, str]:
+    if kind is EventKind.REPLY:
+        return Verdict.HUMAN, "reply", "the customer wrote back"
+    if kind is EventKind.COMPLAINT:
+        return Verdict.HUMAN, "complaint", "the recipient reported the message as spam"
+    if kind is EventKind.READ_RECEIPT and parsed.mdn is not None:
+        disposition = parsed.mdn.disposition
+        if disposition in _NOT_SHOWN:
+            return Verdict.UNKNOWN, "read_receipt", f"a read receipt says {disposition}"
+        how = "sent automatically" if parsed.mdn.automatic else "sent by the reader"
+        return Verdict.HUMAN, "read_receipt", f"a read receipt ({how}) says {disposition}"
+    if kind is EventKind.BOUNCE and parsed.bounce is not None:
+        b = parsed.bounce
+        if b.bounce_class == "hard":
+            return (
+                Verdict.MACHINE,
+                "bounce",
+                f"bounced ({b.status} {b.reason}): nobody will read it",
+            )
+        return (
+            Verdict.MACHINE,
+            "bounce",
+            f"delivery delayed or refused for now ({b.status} {b.reason})",
+        )
+    if kind is EventKind.AUTOREPLY:
+        until = parsed.autoreply.until if parsed.autoreply else None
+        said = f"an automatic reply (back {until})" if until else "an automatic reply"
+        return Verdict.MACHINE, "autoreply", said + ": says nothing about reading"
+    return Verdict.MACHINE, "dsn", "the receiving server reported the message delivered"
+
+
+def _details(parsed: Parsed) -> dict[str, str]:
+    details: dict[str, str] = {}
+    if parsed.in_reply_to:
+        details["in-reply-to"] = parsed.in_reply_to
+    if parsed.bounce is not None:
+        details |= {
+            "class": parsed.bounce.bounce_class,
+            "status": parsed.bounce.status,
+            "reason": parsed.bounce.reason,
+            "recipients": ", ".join(parsed.bounce.recipients),
+        }
+    if parsed.mdn is not None:
+        details |= {
+            "disposition": parsed.mdn.disposition,
+            "automatic": "yes" if parsed.mdn.automatic else "no",
+        }
+    if parsed.autoreply is not None:
+        details["autoreply"] = parsed.autoreply.kind
+        if parsed.autoreply.until:
+            details["until"] = parsed.autoreply.until
+    return details
