@@ -8,6 +8,7 @@
     ├── HitError             a hit to classify is malformed (a bad JSON line)
     ├── RangesError          a file of published IP ranges cannot be read
     ├── RelayError           the SMTP relay cannot prepare or sign a message
+    ├── RequestError         an API request is malformed (names the field at fault)
     └── StoreError           the database refused or could not be reached
         ├── UnknownMessage   no message with that id or Message-ID
         └── AmbiguousMessage a Message-ID went out as several copies (one per recipient)
@@ -47,6 +48,16 @@ class RangesError(InklingError):
 
 class RelayError(InklingError):
     """The SMTP relay cannot prepare or sign a message."""
+
+
+class RequestError(InklingError):
+    """An API request is malformed; ``field`` names what is wrong (``to``, ``From``, ...),
+    so the answer can point at it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
 
 
 class StoreError(InklingError):

@@ -53,7 +53,7 @@ def build_app(services: Services, companions: Sequence[Companion] = ()) -> ASGIA
     settings = services.settings
     recorder = Recorder(services.store, Spool(settings.data_dir), batch_max=settings.batch_max)
     client = ClientAddress(settings.trusted_proxies, keep_full=settings.store_full_ip)
-    api = build_api(services.store, ApiKeys.for_data_dir(settings.data_dir))
+    api = build_api(services, ApiKeys.for_data_dir(settings.data_dir))
     fallback = _Fallback(recorder, api, companions)
     tracker = Tracker(services.codec, recorder.record, client, fallback=fallback)
     return tracker

@@ -9,10 +9,12 @@ import httpx
 import pytest
 
 from inkling.api import ApiKeys, build_api
+from inkling.config import Settings
 from inkling.errors import KeyStoreError
 from inkling.events.model import Event, EventKind, Verdict
+from inkling.server import Services
 from inkling.store import MessageRecord, Store
-from inkling.tokens import new_message_id
+from inkling.tokens import TokenCodec, new_message_id
 
 OUTLOOK = "Mozilla/4.0 (compatible; ms-office; MSOffice 16; Microsoft Outlook 16.0.17928; Pro)"
 
@@ -26,7 +28,9 @@ class _Client:
     """Requests to the API app in this process (httpx over ASGI, one event loop each)."""
 
     def __init__(self, store: Store, keys: ApiKeys) -> None:
-        self._app = build_api(store, keys)
+        data_dir = keys.path.parent
+        services = Services(Settings(data_dir=data_dir), store, TokenCodec.for_data_dir(data_dir))
+        self._app = build_api(services, keys)
 
     def __enter__(self) -> _Client:
         return self

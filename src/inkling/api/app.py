@@ -1,27 +1,96 @@
 """The API app (FastAPI). The tracker's hot path does not go through it: the tracker answers
 ``/t/...`` itself and hands everything else here.
 
-    GET /api/v1/messages/{message}     the reading of a message (Message-ID or Inkling id)
-    GET /api/openapi.json              the OpenAPI description
+    GET  /api/v1/messages/{message}    the reading of a message (Message-ID or Inkling id)
+    POST /api/v1/messages              instrument a message; send it, or hand it back
+    GET  /api/openapi.json             the OpenAPI description
 """
 
 # No "from __future__ import annotations": FastAPI reads these annotations at run time,
 # including those of the dependencies defined inside build_api.
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from inkling.api.compose import NewMessage
+from inkling.api.intake import JSON, MIME, outgoing, read_body
 from inkling.api.keys import ApiKeys
+from inkling.api.sending import Prepared, SendFailed, Sending, Sent
 from inkling.classify.signatures import UserAgents
-from inkling.errors import AmbiguousMessage, UnknownMessage
+from inkling.errors import AmbiguousMessage, StoreError, UnknownMessage
+from inkling.relay import Outbound
+from inkling.relay.copies import Copy
+from inkling.relay.outbound import NO_UPSTREAM
 from inkling.signals.reading import read_message
-from inkling.store import Store
+
+if TYPE_CHECKING:  # a type only: inkling.server imports this module to build the app
+    from inkling.server import Services
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `inkling users add NAME`")
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+
+SEND_DESCRIPTION = """\
+Instrument a message (tracked links, open pixel) and register it, one copy per recipient
+as the SMTP relay makes them (same workflows, policies, DKIM re-signing, return paths).
+
+**The message**, either:
+
+- `Content-Type: application/json`: the fields below; `to` and `from` and at least one of
+  `html` and `text` are required (both: `multipart/alternative`).
+- `Content-Type: message/rfc822`: a whole message. Its envelope is read from its headers:
+  From, and To, Cc and Bcc (Bcc is removed). `X-Inkling-Workflow` and `X-Inkling-Ticket`
+  name the workflow and the ticket, as with the relay.
+
+**`send=false`** (the default): nothing is sent; the copies are registered (readings find
+them) and handed back, for you to send. One copy: `201`, the copy as `message/rfc822`, its
+Inkling id in `X-Inkling-Id` and its reading in `Location`. Several copies (or
+`Accept: application/json`): `201`, `{"copies": [{"id", "recipient", "message_id",
+"untracked", "mime"}]}` with `mime` in base64. `409` if that Message-ID is already
+registered for that recipient.
+
+**`send=true`**: each copy goes to the configured mail server (`INKLING_RELAY_UPSTREAM`);
+`201`, `{"copies": [{"id", "recipient", "message_id", "untracked", "status": "sent" |
+"refused", "reply"}]}`, one entry per copy in the order of the recipients. A refused copy
+is not kept (its `id` is null). `502` if the mail server refused every copy, `503` if it
+cannot be reached, is not configured, or Inkling cannot record the copies: nothing was
+sent then. Sending the same Message-ID to the same recipient again does not send it twice.
+
+Bad input is a `4xx` naming the field: `422` (missing or malformed field, not MIME), `413`
+(over `max_message_bytes`), `415` (another content type).
+"""
+
+SEND_RESPONSES: dict[int | str, dict[str, Any]] = {
+    201: {
+        "description": "The copies (send=false: the copy itself when there is one)",
+        "model": Prepared | Sent,
+        "content": {MIME: _BINARY},
+    },
+    401: {"description": "No valid API key"},
+    409: {"description": "send=false: this Message-ID is already registered for a recipient"},
+    413: {"description": "The message is over max_message_bytes"},
+    415: {"description": "Neither application/json nor message/rfc822"},
+    502: {"description": "send=true: the mail server refused every copy", "model": SendFailed},
+    503: {
+        "description": "send=true: no mail server configured, or it cannot be reached, or "
+        "Inkling cannot record the copies; nothing was sent",
+        "model": SendFailed,
+    },
+}
+
+SEND_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {JSON: {"schema": NewMessage.model_json_schema(by_alias=True)}, MIME: _BINARY},
+    }
+}
 
 
-def build_api(store: Store, keys: ApiKeys) -> FastAPI:
+def build_api(services: "Services", keys: ApiKeys) -> FastAPI:
+    """The API over the running Inkling's ``services``. Raises ConfigError for relay
+    settings it cannot use (a DKIM key file that cannot be read)."""
     api = FastAPI(
         title="Inkling",
         summary="Honest email tracking for customer-support teams",
@@ -29,7 +98,11 @@ def build_api(store: Store, keys: ApiKeys) -> FastAPI:
         docs_url="/api/docs",
         redoc_url=None,
     )
+    store, settings = services.store, services.settings
     user_agents = UserAgents.load()
+    outbound = Outbound.from_settings(settings, codec=services.codec, store=store)
+    sending = Sending(outbound, store)
+    limit = settings.max_message_bytes
 
     def user(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -60,4 +133,51 @@ def build_api(store: Store, keys: ApiKeys) -> FastAPI:
         except AmbiguousMessage as exc:  # sent as one copy per recipient: ask for one by id
             raise HTTPException(409, str(exc)) from exc
 
+    @api.post(
+        "/api/v1/messages",
+        status_code=201,
+        summary="Instrument a message; send it, or hand it back to send yourself",
+        description=SEND_DESCRIPTION,
+        responses=SEND_RESPONSES,
+        openapi_extra=SEND_BODY,
+    )
+    async def send_message(
+        request: Request,
+        caller: Annotated[str, Depends(user)],
+        send: Annotated[
+            bool, Query(description="Send through the configured mail server (else hand back)")
+        ] = False,
+    ) -> Response:
+        del caller  # any user may send; the dependency checked the key
+        if send and not sending.can_send:
+            raise HTTPException(503, f"{NO_UPSTREAM}; or send=false and send the copies yourself")
+        body = await read_body(request, limit)
+        content_type = request.headers.get("content-type")
+        message = await run_in_threadpool(
+            outgoing, content_type, body, for_sending=send, limit=limit
+        )
+        if send:
+            status, answer = await sending.send(message)
+            return JSONResponse(answer.model_dump(), status_code=status)
+        try:
+            copies = await run_in_threadpool(sending.prepare, message)
+        except StoreError as exc:  # already registered: a second copy would be ambiguous
+            raise HTTPException(409, str(exc)) from exc
+        return _prepared(copies, request.headers.get("accept", ""))
+
     return api
+
+
+def _prepared(copies: list[Copy], accept: str) -> Response:
+    """One copy as itself (a client can pipe it to its mailer), unless JSON is asked for;
+    several copies as JSON."""
+    if len(copies) == 1 and not _wants_json(accept):
+        ident = copies[0].record.id
+        headers = {"X-Inkling-Id": ident, "Location": f"/api/v1/messages/{ident}"}
+        return Response(copies[0].data, status_code=201, media_type=MIME, headers=headers)
+    return JSONResponse(Prepared.of(copies).model_dump(), status_code=201)
+
+
+def _wants_json(accept: str) -> bool:
+    media = {part.partition(";")[0].strip().lower() for part in accept.split(",")}
+    return JSON in media and MIME not in media

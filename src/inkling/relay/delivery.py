@@ -18,6 +18,9 @@ twice:
 Each accepted copy is marked relayed. A helpdesk that sends a message again after losing
 the relay's ``250`` finds its copies already relayed: they are acknowledged, not resent. A
 record never marked relayed (Inkling stopped mid-send) is replaced by the retry.
+
+The sending API uses the same steps through :meth:`Delivery.send`, without step 2's
+all-or-nothing rule and step 3's notification: its caller gets an answer per copy.
 """
 
 from __future__ import annotations
@@ -26,16 +29,34 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from inkling.errors import StoreError
 from inkling.relay.copies import Copy, CopyMaker
 from inkling.relay.dsn import failure_report
 from inkling.relay.envelope import OpenCopy, OpenEnvelope
 from inkling.relay.upstream import Reply, Transaction
-from inkling.store import Store
+from inkling.store import MessageRecord, Store
 
 log = logging.getLogger(__name__)
 STORE_AWAY = Reply(451, "4.3.0 Inkling cannot record the message right now; try again later")
+NO_RECIPIENTS = Reply(554, "5.5.1 no valid recipients")
+RELAYED_BEFORE = Reply(250, "2.0.0 relayed before; not sent again")
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one copy: the reply that settled it (the upstream's, or Inkling's
+    when it could not reach the upstream). ``earlier``: an earlier attempt relayed this
+    copy, so it was not sent again, and ``copy.record`` is that attempt's record."""
+
+    copy: Copy
+    reply: Reply
+    earlier: bool = False
+
+    @property
+    def sent(self) -> bool:
+        return self.reply.ok
 
 
 class Delivery:
@@ -55,67 +76,87 @@ class Delivery:
         self._bounce_transaction = bounce_transaction
 
     async def deliver(self, envelope: OpenEnvelope, raw: bytes) -> Reply:
-        """Send the message; the reply the client should get for it."""
+        """Send the message; the one reply an SMTP client should get for it."""
+        try:
+            outcomes = await self.send(envelope, raw, all_or_nothing=True)
+        except StoreError as exc:
+            log.error("cannot register a relayed message: %s", exc)
+            return STORE_AWAY
+        if not outcomes:
+            return NO_RECIPIENTS
+        sent = [o for o in outcomes if o.sent]
+        refused = [o for o in outcomes if not o.sent]
+        if not sent:
+            return refused[0].reply
+        if refused:
+            await self._report(envelope.sender, refused, raw)
+        copies = "1 copy" if len(outcomes) == 1 else f"{len(sent)} copies"
+        return Reply(250, f"2.0.0 relayed as {copies}")
+
+    async def send(
+        self, envelope: OpenEnvelope, raw: bytes, *, all_or_nothing: bool
+    ) -> list[Outcome]:
+        """Make, register and send a copy for each copy the envelope opened upstream; what
+        became of each, in order ([] when the upstream accepted no recipient).
+
+        With ``all_or_nothing``, the first refusal before any copy was accepted abandons
+        the rest with that reply: an SMTP client gets one answer for all its recipients.
+        Raises StoreError, having sent nothing, if the copies cannot be registered.
+        """
         open_copies = envelope.accepted()
         if not open_copies:
             await envelope.abort()
-            return Reply(554, "5.5.1 no valid recipients")
+            return []
         try:
             copies = await asyncio.to_thread(
                 self._maker.make, raw, envelope.sender, [c.plan() for c in open_copies]
             )
             already = await asyncio.to_thread(self._register, copies)
-        except StoreError as exc:
-            log.error("cannot register a relayed message: %s", exc)
+        except StoreError:
             await envelope.abort()
-            return STORE_AWAY
-        return await self._send(envelope, list(zip(copies, open_copies, strict=True)), already, raw)
+            raise
+        pairs = list(zip(copies, open_copies, strict=True))
+        outcomes = await self._send(pairs, already, all_or_nothing)
+        await envelope.abort()
+        await self._settle(outcomes)
+        return outcomes
 
     async def _send(
         self,
-        envelope: OpenEnvelope,
         pairs: list[tuple[Copy, OpenCopy]],
-        already: set[str],
-        raw: bytes,
-    ) -> Reply:
-        delivered: list[Copy] = []
-        failed: list[tuple[Copy, Reply]] = []
+        already: dict[str, MessageRecord],
+        all_or_nothing: bool,
+    ) -> list[Outcome]:
+        outcomes: list[Outcome] = []
         for copy, open_copy in pairs:
-            if copy.record.id in already:
+            earlier = already.get(copy.record.id)
+            if earlier is not None:
                 await open_copy.transaction.close()
-                delivered.append(copy)
+                outcomes.append(Outcome(replace(copy, record=earlier), RELAYED_BEFORE, True))
                 log.info("%s to %s was relayed before; not sent again", *_names(copy))
                 continue
-            if failed and not delivered:
+            if all_or_nothing and outcomes and not any(o.sent for o in outcomes):
                 await open_copy.transaction.close()
-                failed.append((copy, failed[0][1]))
+                outcomes.append(Outcome(copy, outcomes[0].reply))
                 continue
             reply = await open_copy.transaction.send(copy.data)
             if reply.ok:
-                delivered.append(copy)
                 log.info("relayed %s to %s as %s", *_names(copy), copy.record.id)
             else:
-                failed.append((copy, reply))
                 log.warning("upstream refused %s to %s: %s", *_names(copy), reply.line)
-        await envelope.abort()
-        fresh = [c.record.id for c in delivered if c.record.id not in already]
-        await self._settle(fresh, [c.record.id for c, _ in failed if c.record.id not in already])
-        if not delivered:
-            return failed[0][1]
-        if failed:
-            await self._report(envelope.sender, failed, raw)
-        copies = "1 copy" if len(pairs) == 1 else f"{len(delivered)} copies"
-        return Reply(250, f"2.0.0 relayed as {copies}")
+            outcomes.append(Outcome(copy, reply))
+        return outcomes
 
-    def _register(self, copies: Sequence[Copy]) -> set[str]:
-        """Register the copies; the ids of those a previous attempt already relayed."""
-        already: set[str] = set()
+    def _register(self, copies: Sequence[Copy]) -> dict[str, MessageRecord]:
+        """Register the copies; for those a previous attempt already relayed, that
+        attempt's record, by the new copy's id."""
+        already: dict[str, MessageRecord] = {}
         for copy in copies:
             for earlier in self._store.find_messages(copy.record.message_id):
                 if earlier.recipient.lower() != copy.record.recipient.lower():
                     continue
                 if earlier.relayed_at is not None:
-                    already.add(copy.record.id)
+                    already[copy.record.id] = earlier
                 else:  # registered by an attempt that never finished sending
                     self._store.forget_messages([earlier.id])
         self._store.register_messages(
@@ -123,15 +164,18 @@ class Delivery:
         )
         return already
 
-    async def _settle(self, delivered: list[str], failed: list[str]) -> None:
+    async def _settle(self, outcomes: list[Outcome]) -> None:
+        fresh = [o for o in outcomes if not o.earlier]
+        delivered = [o.copy.record.id for o in fresh if o.sent]
+        failed = [o.copy.record.id for o in fresh if not o.sent]
         try:
             await asyncio.to_thread(self._store.mark_relayed, delivered, int(time.time()))
             await asyncio.to_thread(self._store.forget_messages, failed)
         except StoreError as exc:  # the mail went out (or not) all the same; say so
             log.error("relayed %s, refused %s, but cannot record it: %s", delivered, failed, exc)
 
-    async def _report(self, sender: str, failed: list[tuple[Copy, Reply]], raw: bytes) -> None:
-        failures = [(r, reply) for copy, reply in failed for r in _recipients(copy)]
+    async def _report(self, sender: str, refused: list[Outcome], raw: bytes) -> None:
+        failures = [(r, o.reply) for o in refused for r in _recipients(o.copy)]
         if not sender:
             log.error("cannot report refused recipients %s: the sender is null", failures)
             return

@@ -9,23 +9,20 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.smtp import SMTP
 
 from inkling.config import Settings
 from inkling.relay.access import Access
-from inkling.relay.copies import CopyMaker
-from inkling.relay.delivery import Delivery
-from inkling.relay.envelope import TransactionFactory
 from inkling.relay.handler import RelayHandler
 from inkling.relay.listener import Listener
-from inkling.relay.signing import Signer
+from inkling.relay.outbound import Outbound
 from inkling.relay.tls import server_context
-from inkling.relay.upstream import Transaction, Upstream
-from inkling.relay.workflows import Workflows
-from inkling.server import Services
+from inkling.relay.upstream import Upstream
+
+if TYPE_CHECKING:  # only a type here: inkling.server builds the API, which imports the relay
+    from inkling.server import Services
 
 log = logging.getLogger(__name__)
 #: How long stopping waits for deliveries under way.
@@ -61,47 +58,15 @@ def start_relay(services: Services, settings: Settings, *, host: str, port: int)
     Raises ConfigError for settings the relay cannot work with and OSError if the address
     cannot be bound.
     """
-    hostname = urlsplit(settings.base_url).hostname or "inkling"
-    upstream = Upstream.from_url(settings.relay_upstream)
-    signer = None
-    if settings.dkim_key_file and settings.dkim_selector and settings.dkim_domain:
-        signer = Signer.from_file(
-            settings.dkim_domain, settings.dkim_selector, settings.dkim_key_file
-        )
-    maker = CopyMaker(
-        codec=services.codec,
-        base_url=settings.base_url,
-        workflows=Workflows(settings.workflows, settings.workflow_rules),
-        signer=signer,
-        return_domain=settings.return_domain,
-        max_bytes=settings.max_message_bytes,
-    )
-
-    def transactions(sender: str, options: list[str]) -> TransactionFactory:
-        def transaction(ident: str, sent_at: int) -> Transaction:
-            return Transaction(
-                upstream,
-                local_hostname=hostname,
-                sender=maker.envelope_sender(sender, ident, sent_at),
-                options=options,
-            )
-
-        return transaction
-
-    delivery = Delivery(
-        store=services.store,
-        maker=maker,
-        hostname=hostname,
-        bounce_transaction=lambda: Transaction(
-            upstream, local_hostname=hostname, sender="", options=[]
-        ),
-    )
+    upstream = Upstream.from_url(settings.relay_upstream)  # the relay needs one: say so now
+    outbound = Outbound.from_settings(settings, codec=services.codec, store=services.store)
+    hostname = outbound.hostname
     password = settings.relay_password.get_secret_value() if settings.relay_password else None
     access = Access(settings.relay_username, password, allow_plain=settings.relay_allow_plain_auth)
     handler = RelayHandler(
         access=access,
-        delivery=delivery,
-        transactions=transactions,
+        delivery=outbound.delivery,
+        transactions=outbound.transactions,
         per_recipient=settings.relay_per_recipient,
     )
     tls = server_context(

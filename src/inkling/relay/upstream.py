@@ -29,6 +29,9 @@ class Reply:
 
     code: int
     text: str
+    #: False when the reply is Inkling's own because the upstream could not be reached or
+    #: would not let Inkling log in: the API tells "unreachable" (503) from "refused" (502).
+    reached: bool = True
 
     @property
     def ok(self) -> bool:
@@ -41,7 +44,9 @@ class Reply:
 
 
 def unreachable(detail: str) -> Reply:
-    return Reply(451, f"4.4.1 upstream mail server unavailable ({detail}); try again later")
+    return Reply(
+        451, f"4.4.1 upstream mail server unavailable ({detail}); try again later", reached=False
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +151,9 @@ class Transaction:
         except aiosmtplib.SMTPAuthenticationError as exc:
             client.close()
             log.error("the upstream %r refused Inkling's login: %s", upstream, exc.message)
-            return Reply(451, "4.7.0 the upstream mail server refused Inkling's login")
+            return Reply(
+                451, "4.7.0 the upstream mail server refused Inkling's login", reached=False
+            )
         except (aiosmtplib.SMTPException, OSError) as exc:
             client.close()
             log.warning("cannot reach the upstream %r: %s", upstream, exc)
