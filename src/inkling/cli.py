@@ -82,9 +82,18 @@ def serve(
         int | None,
         typer.Option(help="Also run the SMTP relay on this port (see docs/relay.md).", min=0),
     ] = None,
+    inbound_port: Annotated[
+        int | None,
+        typer.Option(
+            help="Also receive bounces and read receipts (the MX of INKLING_RETURN_DOMAIN) "
+            "on this port (see docs/inbound.md).",
+            min=0,
+        ),
+    ] = None,
 ) -> None:
-    """Run the tracker (pixel and redirect) on HOST:PORT (default 127.0.0.1:8080), and the
-    SMTP relay with --relay-port."""
+    """Run the tracker (pixel and redirect) on HOST:PORT (default 127.0.0.1:8080); the SMTP
+    relay with --relay-port, the inbound MX with --inbound-port, and the IMAP poller when
+    INKLING_IMAP_URL is set."""
     import uvicorn
 
     settings = _settings(host=host, port=port)
@@ -92,6 +101,11 @@ def serve(
         raise ConfigError(
             "--relay-port needs INKLING_RELAY_UPSTREAM (relay_upstream in inkling.toml), "
             "the mail server to forward to"
+        )
+    if inbound_port is not None and not settings.return_domain:
+        raise ConfigError(
+            "--inbound-port needs INKLING_RETURN_DOMAIN (return_domain in inkling.toml), "
+            "the domain it receives mail for"
         )
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -101,7 +115,13 @@ def serve(
         f"Inkling on http://{settings.host}:{settings.port}  (links point at {settings.base_url}, "
         f"data in {settings.data_dir})"
     )
-    companions = [] if relay_port is None else [_relay(services, settings, relay_port)]
+    companions = []
+    if relay_port is not None:
+        companions.append(_relay(services, settings, relay_port))
+    if inbound_port is not None:
+        companions.append(_inbound(services, settings, inbound_port))
+    if settings.imap_url:
+        companions.append(_imap(services, settings))
     uvicorn.run(
         build_app(services, companions),
         host=settings.host,
@@ -130,6 +150,53 @@ def _relay(services: Services, settings: Settings, port: int) -> Companion:
             f"{upstream.hostname}:{upstream.port}"
         )
         return handle.stop
+
+    return start
+
+
+def _inbound(services: Services, settings: Settings, port: int) -> Companion:
+    """The inbound MX as a companion: bounces and receipts become events."""
+
+    def start() -> Callable[[], None]:
+        from inkling.inbound.recording import InboundRecorder
+        from inkling.inbound.server import start_inbound
+
+        domain = settings.return_domain or ""
+        recorder = InboundRecorder(services.store, services.codec, domain, via="SMTP")
+        handle = start_inbound(
+            recorder.deliver,
+            host=settings.host,
+            port=port,
+            return_domain=domain,
+            max_bytes=settings.max_message_bytes,
+        )
+        _say(f"inbound mail for {domain} on {handle.host}:{handle.port}")
+        return handle.stop
+
+    return start
+
+
+def _imap(services: Services, settings: Settings) -> Companion:
+    """The read-only IMAP poller as a companion: replies become events."""
+
+    def start() -> Callable[[], None]:
+        from inkling.inbound.imap import ImapPoller
+        from inkling.inbound.recording import InboundRecorder
+
+        recorder = InboundRecorder(
+            services.store, services.codec, settings.return_domain, via="IMAP"
+        )
+        poller = ImapPoller(
+            settings.imap_url or "",
+            recorder.deliver,
+            settings.data_dir / "imap-state.json",
+            interval=settings.imap_interval,
+            max_bytes=settings.max_message_bytes,
+        )
+        poller.start()
+        where = urlsplit(settings.imap_url or "")
+        _say(f"watching {where.hostname}{where.path or '/INBOX'} for replies (read-only)")
+        return poller.stop
 
     return start
 

@@ -36,6 +36,7 @@ from inkling.errors import ConfigError
 
 DEFAULT_CONFIG_FILE = "inkling.toml"
 RELAY_UPSTREAM_SCHEMES = ("smtp", "smtp+starttls", "smtps")
+IMAP_SCHEMES = ("imap", "imap+starttls", "imaps")
 _DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}", re.I)
 
 
@@ -103,6 +104,8 @@ class Settings(BaseSettings):
     dkim_domain: str | None = None
     dkim_selector: str | None = None
     dkim_key_file: Path | None = Field(default=None, validate_default=True)
+    imap_url: str | None = None
+    imap_interval: float = Field(default=60.0, ge=5)
     workflows: dict[str, WorkflowPolicy] = Field(default_factory=dict)
     workflow_rules: list[WorkflowRule] = Field(default_factory=list)
 
@@ -168,6 +171,23 @@ class Settings(BaseSettings):
             raise ValueError(
                 "must be smtp://host:port, smtp+starttls://host:port or smtps://host:port "
                 "(user:password@ before the host if the server wants a login)"
+            )
+        return value
+
+    @field_validator("imap_url")
+    @classmethod
+    def _imap_url_is_imap(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        try:
+            parts.port  # noqa: B018 (raises on a bad port)
+        except ValueError as exc:
+            raise ValueError("has a bad port") from exc
+        if parts.scheme not in IMAP_SCHEMES or not parts.hostname or parts.password is None:
+            raise ValueError(
+                "must be imaps://user:password@host:993/INBOX, imap+starttls://... or "
+                "imap://... (user and password URL-encoded)"
             )
         return value
 
