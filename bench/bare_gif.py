@@ -56,8 +56,9 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
                 return
 
 
-def _bare_app(services: Services) -> Any:
-    """Stands in for ``inkling.server.build_app``: the services are opened but unused."""
+def _bare_app(services: Services, *_args: Any, **_kwargs: Any) -> Any:
+    """Stands in for ``inkling.server.build_app`` (whatever else it is given, e.g. the
+    companions of ``inkling serve``): the services are opened but unused."""
     return app
 
 

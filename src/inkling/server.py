@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from inkling.api import ApiKeys, build_api
+from inkling.classify import Classifier
+from inkling.classify.live import LiveJudge
 from inkling.config import Settings
 from inkling.events.recorder import Recorder
 from inkling.events.spool import Spool
@@ -51,7 +53,10 @@ def build_app(services: Services, companions: Sequence[Companion] = ()) -> ASGIA
     """The ASGI app for ``inkling serve``, with a lifespan that starts and flushes the
     recorder, and starts and stops the ``companions``."""
     settings = services.settings
-    recorder = Recorder(services.store, Spool(settings.data_dir), batch_max=settings.batch_max)
+    judge = LiveJudge(Classifier.for_data_dir(settings.data_dir))
+    recorder = Recorder(
+        services.store, Spool(settings.data_dir), batch_max=settings.batch_max, judge=judge
+    )
     client = ClientAddress(settings.trusted_proxies, keep_full=settings.store_full_ip)
     api = build_api(services, ApiKeys.for_data_dir(settings.data_dir))
     fallback = _Fallback(recorder, api, companions)

@@ -5,24 +5,22 @@ from __future__ import annotations
 import re
 
 from inkling.instrument.links import MessageLinks
-from inkling.tokens import HONEYPOT_LINK, TokenCodec
+from inkling.tokens import TokenCodec
 
 BASE = "https://track.example.net"
 CLICK = re.compile(re.escape(BASE).encode() + rb"/t/c/([A-Za-z0-9_-]+)")
 PIXEL = re.compile(rb'<img src="' + re.escape(BASE).encode() + rb'/t/o/[a-z0-9]+\.gif"[^>]*>')
 HONEYPOT = re.compile(
-    rb'<a href="' + re.escape(BASE).encode() + rb'/t/c/([A-Za-z0-9_-]+)"[^>]*'
+    rb'<a href="' + re.escape(BASE).encode() + rb'/t/h/([0-9a-f]+)"[^>]*'
     rb'data-inkling="honeypot"[^>]*></a>'
 )
 
 
 def tracked_targets(codec: TokenCodec, output: bytes, original: bytes = b"") -> list[str]:
     """The target of every tracker link in ``output`` that was not already in ``original``
-    (links already tracked are left as they were), in document order, less the hidden
-    honeypot link."""
+    (links already tracked are left as they were), in document order."""
     new = (m for m in CLICK.finditer(output) if m.group(0) not in original)
-    targets = [codec.open_click(m.group(1).decode()) for m in new]
-    return [target.url for target in targets if target.link != HONEYPOT_LINK]
+    return [codec.open_click(m.group(1).decode()).url for m in new]
 
 
 class MarkingLinks(MessageLinks):

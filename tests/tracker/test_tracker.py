@@ -9,11 +9,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from inkling.events.model import EventKind
+from inkling.classify import Classifier
+from inkling.classify.live import LiveJudge
+from inkling.events.model import Event, EventKind, Verdict
 from inkling.events.recorder import Recorder
 from inkling.events.spool import Spool
 from inkling.store import Store
-from inkling.tokens import TokenCodec, new_message_id
+from inkling.tokens import HONEYPOT_LINK, TokenCodec, new_message_id
 from inkling.tracker import TRANSPARENT_GIF, ClientAddress, Tracker
 
 SENT = 1_790_000_000
@@ -201,3 +203,83 @@ def test_other_paths_are_not_found(
         assert (await http.get(path)).status_code == 404
 
     run_tracker(store, codec, tmp_path, scenario)
+
+
+def test_batches_are_cut_at_batch_max_and_all_recorded(store: Store, tmp_path: Path) -> None:
+    """Hits beyond ``batch_max`` wait for the next commit; none is lost or answered early."""
+    message = new_message_id()
+
+    async def main() -> None:
+        recorder = Recorder(store, Spool(tmp_path), batch_max=7)
+        await recorder.start()
+        hits = [recorder.record(Event(message, EventKind.OPEN, SENT + i, "GET")) for i in range(50)]
+        await asyncio.gather(*hits)
+        await recorder.close()
+
+    asyncio.run(main())
+    assert len(store.events_for(message)) == 50
+
+
+def test_a_cancelled_hit_does_not_fail_the_others_of_its_batch(
+    store: Store, tmp_path: Path
+) -> None:
+    """Hits of one batch share a future: cancelling one request must not cancel it for the
+    rest (they are still answered once the batch is durable)."""
+    message = new_message_id()
+
+    async def main() -> None:
+        recorder = Recorder(store, Spool(tmp_path))
+        await recorder.start()
+
+        async def hit(i: int) -> None:
+            await recorder.record(Event(message, EventKind.OPEN, SENT + i, "GET"))
+
+        tasks = [asyncio.create_task(hit(i)) for i in range(10)]
+        await asyncio.sleep(0)  # every task is now waiting on the batch
+        tasks[3].cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        assert isinstance(results[3], asyncio.CancelledError)
+        assert all(r is None for i, r in enumerate(results) if i != 3)
+        await recorder.close()
+
+    asyncio.run(main())
+    assert len(store.events_for(message)) == 10  # the cancelled hit was written all the same
+
+
+def test_honeypot_is_a_blank_page_recorded_as_a_click_on_the_hidden_link(
+    store: Store, codec: TokenCodec, tmp_path: Path
+) -> None:
+    message = new_message_id()
+    token = codec.open_token(message, SENT)
+
+    async def scenario(http: httpx.AsyncClient) -> None:
+        response = await http.get(f"/t/h/{token}")
+        assert response.status_code == 200 and response.content == b""
+        assert "location" not in response.headers
+        assert (await http.get("/t/h/" + "0" * len(token))).status_code == 404
+
+    run_tracker(store, codec, tmp_path, scenario)
+    [event] = store.events_for(message)
+    assert (event.kind, event.link) == (EventKind.CLICK, HONEYPOT_LINK)
+
+
+def test_recorded_hits_carry_verdicts_judged_on_the_whole_address(
+    store: Store, codec: TokenCodec, tmp_path: Path
+) -> None:
+    """The recorder's judge sees the address before truncation (203.0.113.77 here is in
+    no published range, so only the user agent decides) and stores the verdict."""
+    message = new_message_id()
+    token = codec.open_token(message, SENT)
+
+    async def main() -> None:
+        recorder = Recorder(store, Spool(tmp_path), judge=LiveJudge(Classifier()))
+        await recorder.start()
+        app = Tracker(codec, recorder.record, ClientAddress())
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.77", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            await http.get(f"/t/o/{token}.gif", headers={"User-Agent": "Mozilla/5.0"})
+        await recorder.close()
+
+    asyncio.run(main())
+    [event] = store.events_for(message)
+    assert (event.verdict, event.agent, event.ip) == (Verdict.MACHINE, "apple_mpp", "203.0.113.0")

@@ -10,13 +10,13 @@ import re
 
 from inkling.instrument.urls import clean_url, decode_attribute, is_web_url, to_uri
 from inkling.tokens import HONEYPOT_LINK, TokenCodec
+from inkling.tracker.app import CLICK_PREFIX, HONEYPOT_PREFIX, PIXEL_PREFIX
 
 # An http(s) URL of printable ASCII that no component would escape: no space, ", ', <,
 # >, `, {, } or backslash (see urls.to_uri).
 _PLAIN_WEB_URL = re.compile(r"[hH][tT][tT][pP][sS]?:[!#-&(-;=?-\[\]-_a-z|~]*")
 
-PIXEL_PATH = "/t/o/"
-CLICK_PATH = "/t/c/"
+PIXEL_PATH, CLICK_PATH, HONEYPOT_PATH = PIXEL_PREFIX, CLICK_PREFIX, HONEYPOT_PREFIX
 
 
 class MessageLinks:
@@ -29,6 +29,7 @@ class MessageLinks:
         self._message = message
         self._sent_at = sent_at
         self._tracked: dict[str, str] = {}
+        self._open_token: str | None = None
         self.urls: list[str] = []
 
     def track_attribute(self, raw_value: str) -> str | None:
@@ -68,12 +69,14 @@ class MessageLinks:
         return tracked
 
     def pixel_url(self) -> str:
-        token = self._codec.open_token(self._message, self._sent_at)
-        return f"{self._base}{PIXEL_PATH}{token}.gif"
+        return f"{self._base}{PIXEL_PATH}{self._message_token()}.gif"
 
     def honeypot_url(self) -> str:
-        """The tracker URL of the message's hidden link (see html.honeypot_tag)."""
-        token = self._codec.click_token(
-            self._message, HONEYPOT_LINK, self._sent_at, self._base + "/"
-        )
-        return f"{self._base}{CLICK_PATH}{token}"
+        """The tracker URL of the message's hidden link (see html.honeypot_tag). It needs
+        no target, so it carries the message's open token, under its own path."""
+        return f"{self._base}{HONEYPOT_PATH}{self._message_token()}"
+
+    def _message_token(self) -> str:
+        if self._open_token is None:
+            self._open_token = self._codec.open_token(self._message, self._sent_at)
+        return self._open_token

@@ -357,6 +357,10 @@ def _row_change(row: Any) -> VerdictChange:
     )
 
 
+#: One encoder for every event: json.dumps with separators builds a new one per call.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def _event_tuple(e: Event) -> tuple[Any, ...]:
     """An event as a row, in the order of _EVENT_COLUMNS."""
     return (
@@ -368,7 +372,7 @@ def _event_tuple(e: Event) -> tuple[Any, ...]:
         e.ip,
         e.user_agent,
         e.method,
-        json.dumps(e.headers, separators=(",", ":")) if e.headers else "{}",
+        _COMPACT_JSON(e.headers) if e.headers else "{}",
         e.verdict.value,
         e.agent,
         json.dumps(e.reasons) if e.reasons else "[]",

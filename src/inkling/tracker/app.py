@@ -14,7 +14,7 @@ from typing import Any
 
 from inkling.errors import TokenError
 from inkling.events.model import Event, EventKind
-from inkling.tokens import TokenCodec
+from inkling.tokens import HONEYPOT_LINK, TokenCodec
 from inkling.tracker.client import ClientAddress
 
 Scope = MutableMapping[str, Any]
@@ -26,6 +26,7 @@ RecordFn = Callable[[Event], Awaitable[None]]
 
 PIXEL_PREFIX = "/t/o/"
 CLICK_PREFIX = "/t/c/"
+HONEYPOT_PREFIX = "/t/h/"
 
 TRANSPARENT_GIF = (
     b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff"
@@ -51,6 +52,15 @@ EVIDENCE_HEADERS = frozenset(
 )
 MAX_HEADER_VALUE = 512
 
+# What the tracker does with a request header, looked up once per header.
+_EVIDENCE, _USER_AGENT, _FORWARDED = "evidence", "user-agent", "x-forwarded-for"
+_HEADER_ROLES: dict[bytes, str] = {name: _EVIDENCE for name in EVIDENCE_HEADERS} | {
+    b"user-agent": _USER_AGENT,
+    b"x-forwarded-for": _FORWARDED,
+}
+_HEADER_NAMES = {name: name.decode("latin-1") for name in EVIDENCE_HEADERS}
+_PIXEL_TOKEN = len(PIXEL_PREFIX)
+
 _NO_STORE = (b"cache-control", b"no-cache, no-store, must-revalidate, private")
 _PIXEL_HEADERS = [
     (b"content-type", b"image/gif"),
@@ -58,6 +68,12 @@ _PIXEL_HEADERS = [
     _NO_STORE,
     (b"pragma", b"no-cache"),
     (b"expires", b"0"),
+]
+_BLANK_HEADERS = [
+    (b"content-type", b"text/plain; charset=utf-8"),
+    (b"content-length", b"0"),
+    _NO_STORE,
+    (b"x-robots-tag", b"noindex"),
 ]
 _NOT_FOUND_BODY = b"This link is not valid. Please check the address or contact support.\n"
 _NOT_FOUND_HEADERS = [
@@ -68,7 +84,8 @@ _NOT_FOUND_HEADERS = [
 
 
 class Tracker:
-    """ASGI app answering ``/t/o/{token}.gif`` and ``/t/c/{token}``; other paths go to
+    """ASGI app answering ``/t/o/{token}.gif``, ``/t/c/{token}`` and the honeypot
+    ``/t/h/{token}``; other paths go to
     ``fallback`` (the API and dashboard), or get a 404."""
 
     def __init__(
@@ -84,28 +101,40 @@ class Tracker:
         self._fallback = fallback
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
-            path: str = scope["path"]
-            if path.startswith(PIXEL_PREFIX) and path.endswith(".gif"):
-                await self._pixel(scope, send, path[len(PIXEL_PREFIX) : -4])
-                return
-            if path.startswith(CLICK_PREFIX):
-                await self._click(scope, send, path[len(CLICK_PREFIX) :])
-                return
+        if scope["type"] == "http":
+            method: str = scope["method"]
+            if method == "GET" or method == "HEAD":
+                path: str = scope["path"]
+                if path.startswith(PIXEL_PREFIX) and path.endswith(".gif"):
+                    # The pixel, inline: every coroutine less is a frame less per hit.
+                    try:
+                        target = self._codec.open_open(path[_PIXEL_TOKEN:-4])
+                    except TokenError:
+                        pass
+                    else:
+                        await self._record(
+                            self._event(scope, EventKind.OPEN, target.message, target.sent_at)
+                        )
+                    await send(
+                        {"type": "http.response.start", "status": 200, "headers": _PIXEL_HEADERS}
+                    )
+                    await send(
+                        {
+                            "type": "http.response.body",
+                            "body": b"" if method == "HEAD" else TRANSPARENT_GIF,
+                        }
+                    )
+                    return
+                if path.startswith(CLICK_PREFIX):
+                    await self._click(scope, send, path[len(CLICK_PREFIX) :])
+                    return
+                if path.startswith(HONEYPOT_PREFIX):
+                    await self._honeypot(scope, send, path[len(HONEYPOT_PREFIX) :])
+                    return
         if self._fallback is not None:
             await self._fallback(scope, receive, send)
         elif scope["type"] == "http":
             await _respond(send, scope, 404, _NOT_FOUND_HEADERS, _NOT_FOUND_BODY)
-
-    async def _pixel(self, scope: Scope, send: Send, token: str) -> None:
-        try:
-            target = self._codec.open_open(token)
-        except TokenError:
-            pass
-        else:
-            event = self._event(scope, EventKind.OPEN, target.message, target.sent_at, None)
-            await self._record(event)
-        await _respond(send, scope, 200, _PIXEL_HEADERS, TRANSPARENT_GIF)
 
     async def _click(self, scope: Scope, send: Send, token: str) -> None:
         try:
@@ -123,33 +152,57 @@ class Tracker:
         ]
         await _respond(send, scope, 302, headers, b"")
 
+    async def _honeypot(self, scope: Scope, send: Send, token: str) -> None:
+        """The hidden link no person can reach: recorded as a click on link 65535, answered
+        with a blank page (there is nowhere to send a scanner)."""
+        try:
+            target = self._codec.open_open(token)
+        except TokenError:
+            await _respond(send, scope, 404, _NOT_FOUND_HEADERS, _NOT_FOUND_BODY)
+            return
+        event = self._event(scope, EventKind.CLICK, target.message, target.sent_at, HONEYPOT_LINK)
+        await self._record(event)
+        await _respond(send, scope, 200, _BLANK_HEADERS, b"")
+
     def _event(
-        self, scope: Scope, kind: EventKind, message: str, sent_at: int, link: int | None
+        self,
+        scope: Scope,
+        kind: EventKind,
+        message: str,
+        sent_at: int,
+        link: int | None = None,
     ) -> Event:
         evidence: dict[str, str] = {}
         user_agent = None
         forwarded = None
         for name, value in scope["headers"]:
-            if name == b"user-agent":
+            role = _HEADER_ROLES.get(name)
+            if role is None:  # most headers: one dict look-up each
+                continue
+            if role is _EVIDENCE:
+                evidence[_HEADER_NAMES[name]] = value[:MAX_HEADER_VALUE].decode("latin-1")
+            elif role is _USER_AGENT:
                 user_agent = value[:MAX_HEADER_VALUE].decode("latin-1")
-            elif name in EVIDENCE_HEADERS:
-                evidence[name.decode("latin-1")] = value[:MAX_HEADER_VALUE].decode("latin-1")
-            elif name == b"x-forwarded-for":
+            else:
                 forwarded = value.decode("latin-1")
-        peer = scope["client"][0] if scope.get("client") else None
+        client = scope.get("client")
+        peer = client[0] if client else None
         ip = self._client.address(peer, forwarded)
-        if forwarded is not None and self._client.trusts(peer):
-            evidence["x-forwarded-for"] = self._client.for_storage(forwarded)
+        if forwarded is not None:
+            if self._client.trusts(peer):
+                evidence["x-forwarded-for"] = self._client.for_storage(forwarded)
+            peer = self._client.client(peer, forwarded)
         return Event(
-            message=message,
-            kind=kind,
-            ts=time.time(),
-            method=scope["method"],
-            sent_at=sent_at,
-            link=link,
-            ip=ip,
-            user_agent=user_agent,
-            headers=evidence,
+            message,
+            kind,
+            time.time(),
+            scope["method"],
+            sent_at,
+            link,
+            ip,
+            user_agent,
+            evidence,
+            peer=peer,
         )
 
 

@@ -24,15 +24,21 @@ class ClientAddress:
         self.trusts = lru_cache(maxsize=4096)(self._trusts)
 
     def address(self, peer: str | None, forwarded_for: str | None) -> str | None:
+        """The client's address as it may be stored."""
         if forwarded_for is None and peer is not None:  # the common case, kept short
             return peer if self._keep_full else truncate_ip(peer) or "invalid"
+        client = self.client(peer, forwarded_for)
+        return self.for_storage(client) if client else None
+
+    def client(self, peer: str | None, forwarded_for: str | None) -> str | None:
+        """The client's whole address, for the classifier only (never stored)."""
         client = peer
         if forwarded_for and peer is not None and self.trusts(peer):
             for hop in reversed([h.strip() for h in forwarded_for.split(",")]):
                 client = hop
                 if not self.trusts(hop):
                     break
-        return self.for_storage(client) if client else None
+        return client
 
     def for_storage(self, address: str) -> str:
         """``address`` (or a comma-separated list) as it may be stored."""
