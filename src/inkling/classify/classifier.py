@@ -10,6 +10,7 @@ data-centre address, an old browser) decides alone.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -46,15 +47,22 @@ class Classifier:
 
     def judge(self, message_facts: Sequence[Facts]) -> list[Judgement]:
         """Judgements for the hits of one message, in the order given."""
+        judged = self.judge_some(message_facts, range(len(message_facts)))
+        return [judged[i] for i in range(len(message_facts))]
+
+    def judge_some(
+        self, message_facts: Sequence[Facts], wanted: Iterable[int]
+    ) -> dict[int, Judgement]:
+        """Judgements for the ``wanted`` hits of one message, judged with all of them.
+        (Weighing every hit's evidence is cheap; writing a judgement is not, and the live
+        judge needs only those that may have changed.)"""
         extra = sequence_evidence(message_facts)
         evidence = [f.evidence + more for f, more in zip(message_facts, extra, strict=True)]
         scores = [sum(e.weight for e in found) for found in evidence]
         for found, upgrade in zip(evidence, upgrades(message_facts, scores), strict=True):
             if upgrade is not None:
                 found.append(upgrade)
-        return [
-            _judgement(f.hit.kind, found) for f, found in zip(message_facts, evidence, strict=True)
-        ]
+        return {i: _judgement(message_facts[i].hit.kind, tuple(evidence[i])) for i in wanted}
 
     def classify(self, hits: Iterable[Hit]) -> list[Judgement]:
         """Judgements for ``hits`` in input order, the hits of each message judged together."""
@@ -94,7 +102,10 @@ def verdict_for(score: float) -> str:
     return UNKNOWN
 
 
-def _judgement(kind: str, evidence: list[Evidence]) -> Judgement:
+@lru_cache(maxsize=4096)
+def _judgement(kind: str, evidence: tuple[Evidence, ...]) -> Judgement:
+    """The judgement the evidence adds up to. Cached: a tracker sees the same few kinds
+    of hit over and over (a judgement is never changed after it is made)."""
     score = sum(e.weight for e in evidence)
     verdict = verdict_for(score)
     direction = {MACHINE: -1, HUMAN: 1, UNKNOWN: 0}[verdict]
@@ -118,8 +129,5 @@ def _agent(verdict: str, kind: str, ordered: list[Evidence]) -> str | None:
     return FALLBACK_AGENT.get((verdict, kind))
 
 
-def _reasons(ordered: list[Evidence]) -> list[str]:
-    seen: dict[str, None] = {}
-    for e in ordered:
-        seen.setdefault(e.reason)
-    return list(seen)
+def _reasons(ordered: list[Evidence]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(e.reason for e in ordered))

@@ -80,10 +80,7 @@ class Facts:
     network: str | None
     source: str | None  # where it came from: a published network, or the address's /16 or /32
     evidence: list[Evidence] = field(default_factory=list)
-
-    @property
-    def score(self) -> float:
-        return sum(e.weight for e in self.evidence)
+    score: float = 0.0  # the sum of the evidence's weights, set once it is all in
 
 
 def hit_facts(hit: Hit, user_agents: UserAgents, networks: Networks) -> Facts:
@@ -102,6 +99,7 @@ def hit_facts(hit: Hit, user_agents: UserAgents, networks: Networks) -> Facts:
     if network is not None:
         _network(hit, network, signature, networks.snapshot, add)
     _timing(hit, network, add)
+    facts.score = sum(e.weight for e in facts.evidence)
     return facts
 
 

@@ -66,14 +66,15 @@ class Hit:
         return None if self.sent_at is None else self.ts - self.sent_at
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Judgement:
     """Who made a hit: ``verdict`` human, machine or unknown; ``agent`` what it was;
-    ``reasons`` in words a support agent can read."""
+    ``reasons`` in words a support agent can read. Immutable: one is shared by every hit
+    that had the same evidence."""
 
     verdict: str
     agent: str | None
-    reasons: list[str]
+    reasons: tuple[str, ...]
     score: float = 0.0
 
     def as_json(self, message: str) -> dict[str, Any]:
@@ -81,7 +82,7 @@ class Judgement:
             "message": message,
             "verdict": self.verdict,
             "agent": self.agent,
-            "reasons": self.reasons,
+            "reasons": list(self.reasons),
         }
 
 

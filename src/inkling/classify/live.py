@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from inkling.classify.classifier import Classifier
 from inkling.classify.evidence import Facts
 from inkling.classify.hit import Hit
+from inkling.classify.sequence import HONEYPOT_WINDOW, MACHINE_AT
 from inkling.events.model import Event, Verdict, VerdictChange
 from inkling.tokens import HONEYPOT_LINK
 
@@ -43,23 +44,33 @@ class LiveJudge:
         """Set the verdict of every event in ``batch``; return the changes to earlier
         events of the same messages."""
         touched: dict[str, list[_Seen]] = {}
+        stirring: set[str] = set()  # messages whose earlier verdicts the batch may change
         for event in batch:
             seen = self._sequence(event.message)
-            seen.append(_Seen(self._classifier.facts(_hit(event)), event))
+            facts = self._classifier.facts(_hit(event))
+            seen.append(_Seen(facts, event))
             if len(seen) > self._max_hits:
                 del seen[: len(seen) - self._max_hits]
             touched[event.message] = seen
+            if _may_change_others(facts):
+                stirring.add(event.message)
         changes: list[VerdictChange] = []
-        for seen in touched.values():
-            judged = self._classifier.judge([s.facts for s in seen])
-            for s, judgement in zip(seen, judged, strict=True):
+        for message, seen in touched.items():
+            if message in stirring:
+                window, wanted = seen, range(len(seen))
+            else:
+                window = _context_of_machine_opens(seen)
+                wanted = range(len(window) - sum(1 for s in window if not s.stored), len(window))
+            judged = self._classifier.judge_some([s.facts for s in window], wanted)
+            for i, judgement in judged.items():
+                s = window[i]
                 verdict = Verdict(judgement.verdict)
                 if s.stored and (verdict, judgement.agent) != (s.event.verdict, s.event.agent):
                     changes.append(
                         _change(s.event, verdict, judgement.agent, judgement.reasons, now)
                     )
                 s.event.verdict, s.event.agent = verdict, judgement.agent
-                s.event.reasons = judgement.reasons
+                s.event.reasons = list(judgement.reasons)
         for seen in touched.values():
             for s in seen:
                 s.stored = True
@@ -85,6 +96,23 @@ class _Seen:
         self.stored = False  # written with its verdict: later changes are history
 
 
+def _may_change_others(facts: Facts) -> bool:
+    """Whether a new hit can change the verdict of its message's earlier hits: a click
+    (bursts, sweeps), a honeypot hit (its burst), or a hit that may be a person's (it
+    upgrades uncertain hits before it). A plain machine open changes nothing earlier."""
+    return facts.hit.kind != "open" or facts.hit.honeypot or facts.score < MACHINE_AT
+
+
+def _context_of_machine_opens(seen: list[_Seen]) -> list[_Seen]:
+    """What new opens that are machines by themselves need to be judged with: the honeypot
+    hits just before them (the only earlier hits that add to an open's evidence), then the
+    new hits themselves, last."""
+    new = [s for s in seen if not s.stored]
+    since = min(s.facts.hit.ts for s in new) - HONEYPOT_WINDOW
+    traps = [s for s in seen if s.stored and s.facts.hit.honeypot and s.facts.hit.ts >= since]
+    return traps + new
+
+
 def _hit(event: Event) -> Hit:
     honeypot = event.link == HONEYPOT_LINK
     return Hit(
@@ -102,6 +130,6 @@ def _hit(event: Event) -> Hit:
 
 
 def _change(
-    event: Event, verdict: Verdict, agent: str | None, reasons: list[str], now: float
+    event: Event, verdict: Verdict, agent: str | None, reasons: tuple[str, ...], now: float
 ) -> VerdictChange:
-    return VerdictChange(event.message, event.ts, event.kind, verdict, agent, reasons, now)
+    return VerdictChange(event.message, event.ts, event.kind, verdict, agent, list(reasons), now)

@@ -63,6 +63,8 @@ def _honeypot_bursts(facts: Sequence[Facts], order: list[int], extra: list[list[
     """Hits close to a honeypot hit and from the same source (or, weaker, with the same
     user agent) belong to its burst."""
     traps = [i for i in order if facts[i].hit.honeypot]
+    if not traps:
+        return
     for i in order:
         if facts[i].hit.honeypot:
             continue
