@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 from urllib.parse import urlsplit
 
 import typer
@@ -16,18 +16,17 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from inkling.api import ApiKeys
-from inkling.classify import Classifier, ranges
-from inkling.classify.lines import classify_lines
-from inkling.classify.ranges import Networks
+from inkling.api.keys import ApiKeys
 from inkling.config import Settings, load_settings
 from inkling.errors import ConfigError, InklingError
-from inkling.inbound import parse_message
-from inkling.instrument import instrument_message
-from inkling.server import Companion, Services, build_app
-from inkling.signals.reading import read_message
-from inkling.store import MessageRecord
+from inkling.services import Services
 from inkling.tokens import KEY_FILE, KeyFile, new_message_id
+
+if TYPE_CHECKING:
+    from inkling.server import Companion
+
+# Each command imports what only it needs inside it: a one-line command should not pay
+# for loading the web stack, the relay and the classifier's tables.
 
 app = typer.Typer(
     name="inkling",
@@ -95,6 +94,8 @@ def serve(
     relay with --relay-port, the inbound MX with --inbound-port, and the IMAP poller when
     INKLING_IMAP_URL is set."""
     import uvicorn
+
+    from inkling.server import build_app
 
     settings = _settings(host=host, port=port)
     if relay_port is not None and not settings.relay_upstream:
@@ -211,6 +212,9 @@ def instrument(
     base_url: Annotated[str | None, typer.Option(help="Public tracker URL for the links.")] = None,
 ) -> None:
     """Register a message and write its tracked MIME to stdout."""
+    from inkling.instrument import instrument_message
+    from inkling.store import MessageRecord
+
     settings = _settings(base_url=base_url)
     raw = _read_input(file)
     services = Services.open(settings)
@@ -252,6 +256,8 @@ def reading(
     limit: Annotated[int | None, typer.Option(help="Show at most this many events.", min=0)] = None,
 ) -> None:
     """What happened to one message after it was sent."""
+    from inkling.signals.reading import read_message
+
     services = Services.open(_settings())
     result = read_message(services.store, message, limit=limit)
     if as_json:
@@ -292,6 +298,9 @@ def classify(
     ],
 ) -> None:
     """Judge hits: one {"message", "verdict", "agent", "reasons"} line per input line."""
+    from inkling.classify import Classifier
+    from inkling.classify.lines import classify_lines
+
     settings = _settings()
     classifier = Classifier.for_data_dir(settings.data_dir)
     text = _read_input(jsonl).decode("utf-8", errors="replace")
@@ -312,6 +321,8 @@ def parse(
     files: Annotated[list[Path], typer.Argument(help="Inbound messages (.eml), one or more.")],
 ) -> None:
     """Classify inbound mail: one {"file", "kind", ...} JSON line per file."""
+    from inkling.inbound import parse_message
+
     unreadable = 0
     out = sys.stdout
     for file in files:
@@ -338,9 +349,11 @@ def ranges_update(
     ] = None,
 ) -> None:
     """Install fresher published ranges; verdicts name the snapshot they used."""
+    from inkling.classify import ranges
+
     settings = _settings()
     counts = ranges.update(directory, settings.data_dir, snapshot=snapshot)
-    installed = Networks.load(settings.data_dir / "ranges")
+    installed = ranges.Networks.load(settings.data_dir / "ranges")
     _say(
         f"installed {sum(counts.values())} ranges from {len(counts)} files "
         f"(snapshot {installed.snapshot}); restart inkling serve to use them"

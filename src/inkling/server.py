@@ -11,16 +11,14 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
-from inkling.api import ApiKeys, build_api
+from inkling.api.app import build_api
+from inkling.api.keys import ApiKeys
 from inkling.classify import Classifier
 from inkling.classify.live import LiveJudge
-from inkling.config import Settings
 from inkling.events.recorder import Recorder
 from inkling.events.spool import Spool
-from inkling.store import Store
-from inkling.tokens import TokenCodec
+from inkling.services import Services
 from inkling.tracker.app import ASGIApp, Receive, Scope, Send, Tracker
 from inkling.tracker.client import ClientAddress
 
@@ -29,24 +27,6 @@ log = logging.getLogger(__name__)
 #: Starts something that runs beside the tracker (the SMTP relay, the inbound server) and
 #: returns how to stop it. Called at start-up, in a worker thread; may raise.
 Companion = Callable[[], Callable[[], None]]
-
-
-@dataclass
-class Services:
-    """The long-lived pieces a running Inkling is made of."""
-
-    settings: Settings
-    store: Store
-    codec: TokenCodec
-
-    @classmethod
-    def open(cls, settings: Settings) -> Services:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(
-            settings=settings,
-            store=Store(settings.effective_database_url),
-            codec=TokenCodec.for_data_dir(settings.data_dir),
-        )
 
 
 def build_app(services: Services, companions: Sequence[Companion] = ()) -> ASGIApp:

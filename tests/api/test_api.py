@@ -8,7 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from inkling.api import ApiKeys, build_api
+from inkling.api.app import build_api
+from inkling.api.keys import ApiKeys
 from inkling.config import Settings
 from inkling.errors import KeyStoreError
 from inkling.events.model import Event, EventKind, Verdict

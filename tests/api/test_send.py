@@ -20,7 +20,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from inkling.api import ApiKeys, build_api
+from inkling.api.app import build_api
+from inkling.api.keys import ApiKeys
 from inkling.config import Settings
 from inkling.server import Services
 from inkling.store import Store

@@ -1,6 +1,5 @@
-"""The JSON API (``/api/v1``): readings for helpdesks and scripts, behind API keys."""
+"""The JSON API (``/api/v1``): readings for helpdesks and scripts, behind API keys.
 
-from inkling.api.app import build_api
-from inkling.api.keys import ApiKeys
-
-__all__ = ["ApiKeys", "build_api"]
+``inkling.api.app.build_api`` makes the app; ``inkling.api.keys.ApiKeys`` holds the keys.
+(Nothing is imported here, so that reading the keys does not load the web framework.)
+"""

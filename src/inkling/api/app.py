@@ -27,7 +27,7 @@ from inkling.relay.outbound import NO_UPSTREAM
 from inkling.signals.reading import read_message
 
 if TYPE_CHECKING:  # a type only: inkling.server imports this module to build the app
-    from inkling.server import Services
+    from inkling.services import Services
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `inkling users add NAME`")
 _BINARY = {"schema": {"type": "string", "format": "binary"}}

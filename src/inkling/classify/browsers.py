@@ -10,6 +10,7 @@ people run old machines.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _DAY = 86400
 #: (engine token, a major release, its date as Unix seconds, days per release since):
@@ -29,6 +30,12 @@ STALE_VERSIONS = 20
 
 def staleness(user_agent: str, ts: float) -> str | None:
     """Why ``user_agent`` is outdated at ``ts``, or None if it is not (or cannot tell)."""
+    return _staleness(user_agent, int(ts // _DAY) * _DAY)
+
+
+@lru_cache(maxsize=4096)
+def _staleness(user_agent: str, ts: float) -> str | None:
+    """``staleness`` on the day ``ts`` starts (a version is as stale all day long)."""
     if _RETIRED.search(user_agent):
         return "the browser is Internet Explorer, retired in 2022"
     if _OWN_SCHEDULE.search(user_agent):

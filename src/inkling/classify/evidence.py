@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from inkling.classify.browsers import staleness
 from inkling.classify.hit import Hit
@@ -61,8 +62,10 @@ NETWORK_EVIDENCE: dict[tuple[str, str], tuple[float, str | None, str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Evidence:
+class Evidence(NamedTuple):
+    """One clue. (A named tuple: made several times a hit, and cheaper than a frozen
+    dataclass to make and to hash.)"""
+
     weight: float
     reason: str
     agent: str | None = None
@@ -94,7 +97,7 @@ def hit_facts(hit: Hit, user_agents: UserAgents, networks: Networks) -> Facts:
     _user_agent(hit, signature, add)
     if hit.method == "HEAD":
         add(Evidence(6, "a HEAD request, which asks about the resource without fetching it"))
-    if _prefetch(hit.headers):
+    if hit.headers and _prefetch(hit.headers):
         add(Evidence(6, "the request says it is a prefetch, made before anyone looks", "prefetch"))
     if network is not None:
         _network(hit, network, signature, networks.snapshot, add)

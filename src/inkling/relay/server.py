@@ -22,7 +22,7 @@ from inkling.relay.tls import server_context
 from inkling.relay.upstream import Upstream
 
 if TYPE_CHECKING:  # only a type here: inkling.server builds the API, which imports the relay
-    from inkling.server import Services
+    from inkling.services import Services
 
 log = logging.getLogger(__name__)
 #: How long stopping waits for deliveries under way.
