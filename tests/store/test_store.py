@@ -111,3 +111,20 @@ def test_verdict_changes_update_the_event_and_are_kept_as_history(store: Store) 
     ]
     assert stored[0].reasons == ["a person followed a link 100 s later"]
     assert store.verdict_changes(message) == [change]
+
+
+def test_evidence_with_awkward_characters_round_trips(store: Store) -> None:
+    """Tabs, newlines, backslashes, quotes and non-Latin text in what clients send survive
+    the batch insert (COPY on PostgreSQL, executemany on SQLite) unchanged."""
+    message = new_message_id()
+    awkward = 'Mozilla/5.0 (X11)\\t"quoted"\\\\ \t tab \n newline — Grüße 東京 \\N'
+    event = Event(message, EventKind.OPEN, 1_790_000_100.5, "GET", user_agent=awkward)
+    event.headers = {"referer": awkward, "accept-language": "de-DE,de;q=0.9"}
+    event.reasons = [awkward]
+    store.insert_events([event])
+    [stored] = store.events_for(message)
+    assert (stored.user_agent, stored.headers, stored.reasons) == (
+        awkward,
+        event.headers,
+        [awkward],
+    )

@@ -73,7 +73,9 @@ def _event(
         ts=time.time(),
         method=via,
         sent_at=sent_at,
-        headers=_details(parsed),
+        # NUL cannot be stored in PostgreSQL text; a malformed bounce may carry one, and a
+        # message the store refuses would come back from the poller again and again.
+        headers={k: v.replace("\x00", "") for k, v in _details(parsed).items()},
         verdict=verdict,
         agent=agent,
         reasons=[reason, f"matched to the message by {matched_by}"],
