@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from inkling.tracker import TRANSPARENT_GIF
 
 if TYPE_CHECKING:
-    from inkling.server import Services
+    from inkling.services import Services
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -63,12 +63,15 @@ def _bare_app(services: Services, *_args: Any, **_kwargs: Any) -> Any:
 
 
 def main() -> None:
-    """``inkling serve`` (its options, its ``uvicorn.run`` call) serving :func:`app`."""
+    """``inkling serve`` (its options, its ``uvicorn.run`` call) serving :func:`app`.
+    (``serve`` imports ``build_app`` from ``inkling.server`` when it runs, so replacing it
+    there swaps the app.)"""
     import inkling.cli
+    import inkling.server
 
-    if not hasattr(inkling.cli, "build_app"):
-        raise SystemExit("inkling.cli no longer imports build_app: update bench/bare_gif.py")
-    inkling.cli.build_app = _bare_app
+    if not hasattr(inkling.server, "build_app"):
+        raise SystemExit("inkling.server has no build_app: update bench/bare_gif.py")
+    inkling.server.build_app = _bare_app  # type: ignore[assignment]
     inkling.cli.main()
 
 
