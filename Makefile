@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/inkling serve
+	$(BIN)/inkling demo
 
 test: $(STAMP)
 	./scripts/test-services

@@ -138,6 +138,30 @@ def serve(
     )
 
 
+@app.command()
+def demo(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Only add the demo data; do not start serving.")
+    ] = False,
+) -> None:
+    """Add five demo messages and what happened to them (once), then run ``serve``."""
+    from inkling.demo import seed
+
+    settings = _settings(host=host, port=port)
+    seeded = seed(Services.open(settings), settings.base_url)
+    _say(
+        "demo data: already there"
+        if seeded.already
+        else f"demo data: {len(seeded.stories)} support replies and what happened to them"
+    )
+    for story, ident in seeded.stories:
+        _say(f"  inkling reading {ident}    # {story.subject} (to {story.to})")
+    if not no_serve:
+        serve(host=host, port=port)
+
+
 def _relay(services: Services, settings: Settings, port: int) -> Companion:
     """The SMTP relay as a companion of the tracker: started and stopped with it."""
 
@@ -270,20 +294,20 @@ def reading(
     title.append(f"  (Inkling id {result.message.id})", style="")
     out.print(title)
     out.print(Text(result.sentence))
-    table = Table("when", "kind", "verdict", "link", "client", box=None)
+    table = Table(box=None)
+    for name in ("when", "kind", "verdict", "agent", "link", "client"):
+        table.add_column(name, overflow="fold")
     for event in result.as_json()["events"]:
-        table.add_row(
-            *(
-                Text(str(value or ""))
-                for value in (
-                    event["ts"],
-                    event["kind"],
-                    event["verdict"],
-                    event["url"],
-                    event["user_agent"],
-                )
-            )
+        link = "hidden link (honeypot)" if event["honeypot"] else event["url"]
+        cells = (
+            event["ts"].replace("T", " ").rstrip("Z"),
+            event["kind"],
+            event["verdict"],
+            event["agent"],
+            _shorten(link, 40),
+            _shorten(event["user_agent"], 40),
         )
+        table.add_row(*(Text(str(value or "")) for value in cells))
     if result.events:
         out.print(table)
 
@@ -392,6 +416,10 @@ def keys_rotate() -> None:
     ident = key_file.rotate()
     older = len(key_file.read().secrets) - 1
     _say(f"key {ident} is now current for new links; {older} older key(s) still open old links")
+
+
+def _shorten(text: str | None, width: int) -> str | None:
+    return text if text is None or len(text) <= width else text[: width - 1] + "…"
 
 
 def _read_input(file: Path) -> bytes:

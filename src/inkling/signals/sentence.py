@@ -42,7 +42,7 @@ def sentence(events: Sequence[Event], user_agents: UserAgents) -> str:
     hits = [e for e in events if e.kind in HITS]
     human = [e for e in hits if e.verdict == Verdict.HUMAN]
     people = [c for c in (_replies(mail), _opens(human, user_agents), _clicks(human)) if c]
-    clauses = people or ["No sign of a person yet"]
+    clauses = people or ["no sign of a person yet"]
     clauses += _other_mail(mail)
     machine = _machines([e for e in hits if e.verdict == Verdict.MACHINE])
     unknown = [e for e in hits if e.verdict == Verdict.UNKNOWN]
@@ -58,7 +58,7 @@ def _replies(mail: list[Event]) -> str:
     replies = [e for e in mail if e.kind == EventKind.REPLY]
     if not replies:
         return ""
-    return "The customer replied" + ("" if len(replies) == 1 else f" {len(replies)} times")
+    return "the customer replied" + ("" if len(replies) == 1 else f" {len(replies)} times")
 
 
 def _other_mail(mail: list[Event]) -> list[str]:
@@ -89,7 +89,7 @@ def _opens(human: list[Event], user_agents: UserAgents) -> str:
         return ""
     times = "once" if len(opens) == 1 else f"on {len(opens)} occasions"
     clients = _clients(opens, user_agents)
-    return f"Opened by a person {times}" + (f" ({', '.join(clients)})" if clients else "")
+    return f"opened by a person {times}" + (f" ({', '.join(clients)})" if clients else "")
 
 
 def _clicks(human: list[Event]) -> str:
