@@ -12,6 +12,7 @@ import pytest
 
 from inkling.classify import Classifier, Hit, classify_hits
 from inkling.classify.browsers import staleness
+from inkling.errors import HitError
 
 SENT = 1_796_000_000.0  # 2026-11-30
 APPLE_RELAY = "172.225.6.9"
@@ -206,3 +207,11 @@ def test_same_hits_same_judgements() -> None:
     classifier = Classifier()
     hits = [Hit.from_json(hit("click", 1 + n, ua=CHROME, link=n, links_total=3)) for n in range(3)]
     assert classifier.classify(hits) == classifier.classify(list(hits))
+
+
+def test_times_may_be_iso_8601_with_an_offset() -> None:
+    as_numbers = hit("open", 2, ip=APPLE_RELAY, ua="Mozilla/5.0")
+    as_text = as_numbers | {"ts": "2026-11-30T08:13:22Z", "sent_at": "2026-11-30T09:13:20+01:00"}
+    assert Hit.from_json(as_text).since_send == 2.0
+    with pytest.raises(HitError, match="ISO 8601 time with an offset"):
+        Hit.from_json(as_numbers | {"ts": "2026-11-30T08:13:22"})

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from inkling.errors import HitError
@@ -87,11 +88,23 @@ class Judgement:
 
 
 def _number(value: Any, name: str) -> float | None:
+    """Seconds since 1970, given as a number or as an ISO 8601 time with its offset."""
     if value is None or type(value) is float:
         return value
     if type(value) is int:
         return float(value)
-    raise HitError(f"'{name}' must be a number (seconds since 1970)")
+    if type(value) is str:
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        else:
+            if moment.tzinfo is not None:
+                return moment.timestamp()
+    raise HitError(
+        f"'{name}' must be seconds since 1970 or an ISO 8601 time with an offset, "
+        f"like 2026-11-27T09:14:03Z"
+    )
 
 
 def _index(value: Any, name: str) -> int | None:

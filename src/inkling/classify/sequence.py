@@ -9,6 +9,7 @@ a person a machine by itself.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
 from inkling.classify.evidence import Evidence, Facts
@@ -35,25 +36,29 @@ def upgrades(facts: Sequence[Facts], scores: Sequence[float]) -> list[Evidence |
     """For each hit left uncertain, evidence from a person's hit close to it, if any.
 
     An uncertain open followed by a person's hit within half an hour was the person's; an
-    uncertain click next to a person's hit from the same network was too. Hits in a
-    burst are never upgraded, and machine verdicts are never reversed.
+    uncertain click next to a person's hit from the same network was too. Machine verdicts
+    are never reversed. (The people's hits are looked up by time, so a message with
+    thousands of hits costs no more than its hits near each other.)
     """
     result: list[Evidence | None] = [None] * len(facts)
+    people = sorted((facts[j].hit.ts, j) for j in range(len(facts)) if scores[j] <= HUMAN_AT)
+    if not people:
+        return result
+    times = [ts for ts, _ in people]
     for i, mine in enumerate(facts):
         if not HUMAN_AT < scores[i] < MACHINE_AT:
             continue
-        for j, other in enumerate(facts):
-            if scores[j] > HUMAN_AT or i == j:
-                continue
-            gap = other.hit.ts - mine.hit.ts
-            if mine.hit.kind == "open" and 0 <= gap <= UPGRADE_WINDOW:
+        ts = mine.hit.ts
+        is_open = mine.hit.kind == "open"
+        start = bisect_left(times, ts if is_open else ts - UPGRADE_WINDOW)
+        end = bisect_right(times, ts + UPGRADE_WINDOW)
+        for _, j in people[start:end]:
+            other = facts[j]
+            if is_open:
+                gap = other.hit.ts - ts
                 result[i] = Evidence(-2, f"a person {_past(other)} {_gap(gap)} later")
                 break
-            if (
-                mine.hit.kind == "click"
-                and abs(gap) <= UPGRADE_WINDOW
-                and _same_source(mine, other)
-            ):
+            if mine.hit.kind == "click" and _same_source(mine, other):
                 result[i] = Evidence(-2, f"a person {_past(other)} from the same network")
                 break
     return result
@@ -62,19 +67,22 @@ def upgrades(facts: Sequence[Facts], scores: Sequence[float]) -> list[Evidence |
 def _honeypot_bursts(facts: Sequence[Facts], order: list[int], extra: list[list[Evidence]]) -> None:
     """Hits close to a honeypot hit and from the same source (or, weaker, with the same
     user agent) belong to its burst."""
-    traps = [i for i in order if facts[i].hit.honeypot]
+    traps = [i for i in order if facts[i].hit.honeypot]  # in time order, as ``order`` is
     if not traps:
         return
+    trap_times = [facts[t].hit.ts for t in traps]
     for i in order:
-        if facts[i].hit.honeypot:
+        mine = facts[i]
+        if mine.hit.honeypot:
             continue
-        found = max(
-            (_trap_evidence(facts[i], facts[trap]) for trap in traps),
-            key=lambda e: e.weight if e else 0.0,
-            default=None,
-        )
-        if found is not None:
-            extra[i].append(found)
+        near = traps[
+            bisect_left(trap_times, mine.hit.ts - HONEYPOT_WINDOW) : bisect_right(
+                trap_times, mine.hit.ts + HONEYPOT_WINDOW
+            )
+        ]
+        found = [e for e in (_trap_evidence(mine, facts[t]) for t in near) if e is not None]
+        if found:
+            extra[i].append(max(found, key=lambda e: e.weight))
 
 
 def _trap_evidence(mine: Facts, trap: Facts) -> Evidence | None:
