@@ -122,7 +122,8 @@ def looks_like_bounce(message: Message, own: str, rules: BounceRules | None = No
     Empty when it is not one. Enough is: a failure phrase in the notice's own words plus
     any sign of a mail system (sender, subject, null return path, a multipart/report, or
     answering no thread); a delay phrase or a failure reason ("no such user") plus a sign
-    of a mail system; or two such signs (a MAILER-DAEMON sending "failure notice").
+    of a mail system; or two such signs, one about the content (a MAILER-DAEMON sending
+    "failure notice"; not a daemon's automatic reply with a null return path).
     """
     rules = rules or bounce_rules()
     if mime.header(message, "X-Failed-Recipients"):
@@ -141,8 +142,14 @@ def looks_like_bounce(message: Message, own: str, rules: BounceRules | None = No
     if failure:
         # A failure sentence in a mail that answers no thread is a notice; in a reply a
         # person may be telling us about a failure, so a mail-system sign is needed.
+        # RFC 3834's Auto-Submitted (any value but "no") says no person wrote it: enough
+        # beside a failure sentence, though not beside a mere reason word (an automatic
+        # "this address is no longer valid" note is a reply, and relays rewrite senders).
         threaded = message.get("In-Reply-To") or message.get("References")
         weak = [] if threaded else ["answers no thread"]
+        automatic = mime.header(message, "Auto-Submitted").strip().lower()
+        if automatic and automatic != "no":
+            weak.append(f"Auto-Submitted: {automatic[:30]}")
         if signs or weak:
             return [f"says {failure.group(0)!r}", *signs, *weak]
         return []
@@ -154,7 +161,11 @@ def looks_like_bounce(message: Message, own: str, rules: BounceRules | None = No
     reason = next((r for r in rules.reasons if r.pattern.search(text)), None)
     if reason is not None:
         return [f"gives a failure reason ({reason.reason})", *signs]
-    if len(signs) >= 2:
+    # Signs alone: two, one of them about the content. A mail-system sender and a null
+    # return path are also what RFC 3834 automatic replies carry (a help desk's "we got
+    # your message" from a daemon address), so together they do not make a failure notice.
+    about_content = {"subject of a failure notice", "a multipart/report"}
+    if len(signs) >= 2 and about_content & set(signs):
         return signs
     return []
 
