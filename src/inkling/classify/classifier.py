@@ -10,7 +10,7 @@ data-centre address, an old browser) decides alone.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -85,13 +85,10 @@ def classify_hits(hits: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [j.as_json(hit.message) for hit, j in zip(parsed, judged, strict=True)]
 
 
-_DEFAULT: list[Classifier] = []
-
-
+@cache
 def _default() -> Classifier:
-    if not _DEFAULT:
-        _DEFAULT.append(Classifier())
-    return _DEFAULT[0]
+    """The classifier ``classify_hits`` uses, with the shipped tables, made once."""
+    return Classifier()
 
 
 def verdict_for(score: float) -> str:
@@ -113,7 +110,7 @@ def _judgement(kind: str, evidence: tuple[Evidence, ...]) -> Judgement:
         ordered = sorted(evidence, key=lambda e: direction * e.weight)
     else:
         ordered = sorted(evidence, key=lambda e: -abs(e.weight))
-    return Judgement(verdict, _agent(verdict, kind, ordered), _reasons(ordered), round(score, 2))
+    return Judgement(verdict, _agent(verdict, kind, ordered), _reasons(ordered))
 
 
 def _agent(verdict: str, kind: str, ordered: list[Evidence]) -> str | None:

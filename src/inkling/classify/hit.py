@@ -76,7 +76,6 @@ class Judgement:
     verdict: str
     agent: str | None
     reasons: tuple[str, ...]
-    score: float = 0.0
 
     def as_json(self, message: str) -> dict[str, Any]:
         return {

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from inkling.classify.classifier import FALLBACK_AGENT, MACHINE
 from inkling.classify.signatures import UserAgents
 from inkling.events.model import Event, EventKind, Verdict
 
@@ -106,9 +107,8 @@ def _clicks(human: list[Event]) -> str:
 def _machines(machine: list[Event]) -> str:
     if not machine:
         return ""
-    by_agent = Counter(
-        e.agent or ("scanner" if e.kind == EventKind.CLICK else "script") for e in machine
-    )
+    # Events stored before they had agents get the one the classifier would name.
+    by_agent = Counter(e.agent or FALLBACK_AGENT[(MACHINE, e.kind.value)] for e in machine)
     parts = []
     for agent, n in by_agent.most_common():
         noun, who = MACHINE_PHRASES.get(agent, ("hit", agent.replace("_", " ")))
