@@ -1,5 +1,8 @@
 """The floor for the tracker benchmark: a bare ASGI app that answers every request with
-the same 43-byte GIF, status and headers as Inkling's pixel, and does nothing else.
+the same 43-byte GIF, status and headers as Inkling's pixel, and does nothing else; a
+request under ``/t/c/`` (a click) gets a 302 with the headers of Inkling's redirect, to one
+fixed help-centre URL (it cannot read the token), so both sides send the same kind of answer
+to the realistic traffic of ``bench/traffic.py``.
 
 ``bench/tracker.py`` serves it with the same server, loop, HTTP parser and settings as
 ``inkling serve``, so the ratio Inkling/bare isolates what Inkling adds per hit (decoding
@@ -38,11 +41,32 @@ PIXEL_HEADERS = [
 ]
 _START = {"type": "http.response.start", "status": 200, "headers": PIXEL_HEADERS}
 
+#: Where every click goes: as long as the links of ``bench/traffic.py`` (Inkling's
+#: ``Location`` is the URL its token carries).
+LOCATION = (
+    b"https://help.example.com/hc/en-us/articles/360000000-how-to-update-your-billing-details"
+    b"?utm_source=support&utm_medium=email&utm_campaign=ticket-reply"
+)
+#: The redirect headers of ``inkling.tracker.app``, byte for byte but for the location.
+REDIRECT_HEADERS = [
+    (b"location", LOCATION),
+    (b"content-length", b"0"),
+    (b"cache-control", b"no-cache, no-store, must-revalidate, private"),
+    (b"referrer-policy", b"no-referrer"),
+]
+_REDIRECT = {"type": "http.response.start", "status": 302, "headers": REDIRECT_HEADERS}
+_CLICK_PREFIX = "/t/c/"
+
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
-    """Every HTTP request gets the pixel; lifespan events are acknowledged."""
+    """Every HTTP request gets the pixel, or the redirect under ``/t/c/``; lifespan events
+    are acknowledged."""
     if scope["type"] == "http":
         # Fresh dicts per request, as the tracker sends: servers may keep a reference.
+        if scope["path"].startswith(_CLICK_PREFIX):
+            await send(dict(_REDIRECT))
+            await send({"type": "http.response.body", "body": b""})
+            return
         await send(dict(_START))
         body = b"" if scope["method"] == "HEAD" else TRANSPARENT_GIF
         await send({"type": "http.response.body", "body": body})
