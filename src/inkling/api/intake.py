@@ -7,6 +7,7 @@ shapes (422: ``{"detail": [{"loc": ["body", "to"], "msg": ..., "type": ...}]}``;
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import HTTPException, Request
@@ -46,7 +47,10 @@ def outgoing(content_type: str | None, body: bytes, *, for_sending: bool, limit:
         except RequestError as exc:
             raise _invalid(exc.field, exc.message) from exc
     elif media == JSON or media.endswith("+json"):
-        result = compose(_new_message(body))
+        try:
+            result = compose(_new_message(body))
+        except RequestError as exc:
+            raise _invalid(exc.field, exc.message) from exc
     else:
         raise HTTPException(
             415,
@@ -59,17 +63,70 @@ def outgoing(content_type: str | None, body: bytes, *, for_sending: bool, limit:
 
 
 def _new_message(body: bytes) -> NewMessage:
+    data = _json(body)
+    if not isinstance(data, dict):
+        raise RequestValidationError(
+            [{"type": "model_type", "loc": ("body",), "msg": "Input should be an object"}]
+        )
     try:
-        return NewMessage.model_validate_json(body)
+        return NewMessage.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False, include_context=False, include_input=False)
         raise RequestValidationError([_at_body(error) for error in errors]) from exc
 
 
+class _NotJson(ValueError):
+    """What Python's ``json`` accepts but JSON (RFC 8259) does not, or what costs too much."""
+
+
+def _json(body: bytes) -> Any:
+    """The request body decoded as JSON by Python's own parser, which, unlike pydantic's,
+    keeps a lone surrogate (``"\\ud800"``) as text, so the field holding one can be named.
+    Raises RequestValidationError (422 at ``body``) for what is not JSON: not UTF-8 (RFC
+    8259 8.1; a byte order mark is ignored), ``NaN`` or ``Infinity``, a number of more
+    than 4,300 digits (Python's own limit: reading a longer one costs quadratic time),
+    or nesting deeper than Python's recursion limit."""
+    try:
+        text = body.decode("utf-8").removeprefix("\ufeff")
+        return json.loads(text, parse_constant=_constant, parse_int=_integer)
+    except UnicodeDecodeError as exc:
+        problem = f"not UTF-8 (byte {exc.start})"
+    except json.JSONDecodeError as exc:
+        problem = f"{exc.msg} at line {exc.lineno} column {exc.colno}"
+    except _NotJson as exc:
+        problem = str(exc)
+    except RecursionError:
+        problem = "nested too deeply"
+    error = {"type": "json_invalid", "loc": ("body",), "msg": f"Invalid JSON: {problem}"}
+    raise RequestValidationError([error])
+
+
+def _constant(name: str) -> Any:
+    raise _NotJson(f"{name} is not a JSON number")
+
+
+def _integer(digits: str) -> int:
+    if len(digits) > _MAX_DIGITS:
+        raise _NotJson(f"a number of {len(digits)} digits")
+    return int(digits)
+
+
+_MAX_DIGITS = 4300
+
+
 def _at_body(error: Any) -> dict[str, Any]:
-    """A pydantic error located in the body, as FastAPI reports its own."""
+    """A pydantic error located in the body, as FastAPI reports its own. A key from the
+    request in the location is escaped where it is not printable (a lone surrogate could
+    not even be written out as JSON)."""
     message = error["msg"].removeprefix("Value error, ")
-    return {"type": error["type"], "loc": ("body", *error["loc"]), "msg": message}
+    loc = tuple(_printable(part) for part in error["loc"])
+    return {"type": error["type"], "loc": ("body", *loc), "msg": message}
+
+
+def _printable(part: object) -> object:
+    if isinstance(part, str) and not part.isprintable():
+        return ascii(part)[1:-1]
+    return part
 
 
 def _invalid(field: str, message: str) -> RequestValidationError:
