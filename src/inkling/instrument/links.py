@@ -2,21 +2,37 @@
 
 Each distinct target gets one index and one token, shared by the HTML and the text part,
 so ``links_total`` counts what the customer can actually choose between.
+
+A link is tracked only if the tracker can serve it: its target must be an http(s) URL a
+browser's parser accepts (see :mod:`inkling.instrument.urls`), and its tracker URL must be
+short enough to be requested at all. Any other link stays as written, with a warning.
 """
 
 from __future__ import annotations
 
-import re
-
-from inkling.instrument.urls import clean_url, decode_attribute, is_web_url, to_uri
+from inkling.instrument.urls import (
+    PLAIN_WEB_URL,
+    UntrackableURL,
+    clean_url,
+    decode_attribute,
+    is_web_url,
+    to_uri,
+)
 from inkling.tokens import HONEYPOT_LINK, TokenCodec
 from inkling.tracker.app import CLICK_PREFIX, HONEYPOT_PREFIX, PIXEL_PREFIX
 
-# An http(s) URL of printable ASCII that no component would escape: no space, ", ', <,
-# >, `, {, } or backslash (see urls.to_uri).
-_PLAIN_WEB_URL = re.compile(r"[hH][tT][tT][pP][sS]?:[!#-&(-;=?-\[\]-_a-z|~]*")
-
 PIXEL_PATH, CLICK_PATH, HONEYPOT_PATH = PIXEL_PREFIX, CLICK_PREFIX, HONEYPOT_PREFIX
+
+# The longest tracker URL handed out, in bytes. nginx, the usual proxy in front of
+# `inkling serve`, answers 414 when the request line ("GET /t/c/... HTTP/1.1") does not fit
+# its default 8 KiB buffer (large_client_header_buffers 4 8k); uvicorn with httptools, what
+# `inkling serve` runs, accepted request targets of up to 65,535 bytes here (uvicorn 0.54,
+# httptools 0.9, measured 2026-12-01) and refused longer ones with 400. nginx is the
+# stricter, and 8,000 bytes for the whole URL leaves room for the method, the protocol and
+# the host.
+MAX_TRACKER_URL = 8000
+_SHOWN = 80  # characters of a link quoted in a warning
+_TOO_LONG = f"its tracker URL would be over {MAX_TRACKER_URL} bytes, more than proxies accept"
 
 
 class MessageLinks:
@@ -30,7 +46,9 @@ class MessageLinks:
         self._sent_at = sent_at
         self._tracked: dict[str, str] = {}
         self._open_token: str | None = None
+        self._refused: set[str] = set()
         self.urls: list[str] = []
+        self.warnings: list[str] = []
 
     def track_attribute(self, raw_value: str) -> str | None:
         """The tracker URL to put in an href attribute, or None to leave it alone.
@@ -42,7 +60,7 @@ class MessageLinks:
             if value.count("&") != value.count("&amp;"):
                 return self.track(decode_attribute(value))
             value = value.replace("&amp;", "&")
-        if _PLAIN_WEB_URL.fullmatch(value) is not None:
+        if PLAIN_WEB_URL.fullmatch(value) is not None:
             # Most links: nothing to clean, decode or escape (what track() would find too).
             if value.startswith(self._tracker_prefixes):
                 return None
@@ -55,18 +73,40 @@ class MessageLinks:
         url = clean_url(href)
         if not is_web_url(url) or url.startswith(self._tracker_prefixes):
             return None
-        return self._tracker_url(to_uri(url))
+        try:
+            target = to_uri(url)
+        except UntrackableURL as exc:
+            self._refuse(url, f"a browser cannot open it ({exc})")
+            return None
+        if target.startswith(self._tracker_prefixes):
+            return None
+        return self._tracker_url(target)
 
     def _tracker_url(self, target: str) -> str | None:
         tracked = self._tracked.get(target)
         if tracked is None:
             if len(self.urls) >= HONEYPOT_LINK:
                 return None  # a token has room for 65,535 links a message; the rest stay as is
+            if len(target) > MAX_TRACKER_URL:  # the token is longer still: skip the sealing
+                self._refuse(target, _TOO_LONG)
+                return None
             token = self._codec.click_token(self._message, len(self.urls), self._sent_at, target)
             tracked = f"{self._base}{CLICK_PATH}{token}"
+            if len(tracked) > MAX_TRACKER_URL:
+                self._refuse(target, _TOO_LONG)
+                return None
             self._tracked[target] = tracked
             self.urls.append(target)
         return tracked
+
+    def _refuse(self, url: str, reason: str) -> None:
+        """Leave a link as written, and say so once per link."""
+        if url not in self._refused:
+            self._refused.add(url)
+            shown = url if len(url) <= _SHOWN else url[:_SHOWN] + "..."
+            # ascii(): the link came from outside, and the warning goes to a terminal
+            self.warnings.append(f"link {shown!a} left untracked: {reason}")
+        return None
 
     def pixel_url(self) -> str:
         return f"{self._base}{PIXEL_PATH}{self._message_token()}.gif"
