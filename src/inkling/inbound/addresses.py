@@ -61,7 +61,9 @@ def in_header(value: str) -> list[str]:
     """The addresses of a From/To/Cc-like header value."""
     try:
         pairs = getaddresses([value])
-    except (ValueError, TypeError, IndexError):
+    except (ValueError, TypeError, IndexError, RecursionError):
+        # The stdlib's address parser recurses once per "(" of a comment and per group
+        # ("a:a:a:..."): a few thousand of them exhaust the stack.
         pairs = []
     found = [addr for _, addr in pairs if "@" in addr]
     return unique(found + find(value))

@@ -17,25 +17,31 @@ _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]*)[ \t]*:[ \t]*(.*)$")
 def blocks(text: str) -> list[Block]:
     """Split report text into its field blocks; empty blocks are dropped."""
     out: list[Block] = []
-    current: Block = {}
+    # The words of each field are gathered in lists and joined once a block is done:
+    # adding each continuation line to a growing string copies it every time, which is
+    # quadratic in the number of lines of one folded field.
+    current: dict[str, list[str]] = {}
     last: str | None = None
     for line in text.splitlines():
         if not line.strip():
             if current:
-                out.append(current)
+                out.append(_joined(current))
             current, last = {}, None
             continue
         match = _FIELD.match(line.strip()) if line[0] not in " \t" or last is None else None
         if match:
             last = match.group(1).lower()
-            value = match.group(2).strip()
             # a repeated field keeps its first value; RFC 3464 allows each once a block
-            current.setdefault(last, value)
+            current.setdefault(last, [match.group(2).strip()])
         elif last is not None:
-            current[last] = f"{current[last]} {line.strip()}".strip()
+            current[last].append(line.strip())
     if current:
-        out.append(current)
+        out.append(_joined(current))
     return out
+
+
+def _joined(words: dict[str, list[str]]) -> Block:
+    return {name: " ".join(w for w in parts if w) for name, parts in words.items()}
 
 
 def typed_value(value: str) -> str:

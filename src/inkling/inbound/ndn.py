@@ -15,10 +15,12 @@ reads without one parser per vendor:
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import HeaderParser
 from email.policy import compat32
+from functools import cached_property
 
 from inkling.inbound import addresses, mime
 from inkling.inbound.rules import BounceRules, bounce_rules, flat
@@ -35,8 +37,10 @@ _MESSAGE_ID = re.compile(
 # "for <a@b>" in a Received header of the returned copy: an envelope recipient.
 _RECEIVED_FOR = re.compile(r"\bfor\s+<?([^\s<>;]+@[^\s<>;]+)>?", re.IGNORECASE)
 # The sender side of a transcript ("MAIL FROM:<a@b>", "mail from a@b") is never a failed
-# recipient; "generated from" and "expanded from" name one (Exim, sendmail aliases).
-_SENDER_BEFORE = re.compile(r"(?<!generated )(?<!expanded )\bfrom:?\s*<?\s*$", re.IGNORECASE)
+# recipient; "generated from" and "expanded from" name one (Exim, sendmail aliases). An
+# address right where a match ends follows such a word. Possessive: with two plain
+# ``\s*`` around an absent "<", a run of spaces was split every way (quadratic).
+_SENDER_WORD = re.compile(r"(?<!generated )(?<!expanded )\bfrom:?\s*+<?\s*+", re.IGNORECASE)
 # Help text that names addresses to try instead ("e.g., if a@b fails, try c@d").
 _ADVICE = re.compile(
     r"\btry\s+(sending|e-?mailing|mailing|writing|\S+@)|e\.g\.|for example|\binstead\b|"
@@ -49,7 +53,8 @@ _ECHO = re.compile(
 )
 # A line that starts with the address (after list bullets or quoting): how failure lists
 # are printed ("<a@b>:", "  a@b", "* a@b", "a@b on Fri, ...", "a@b - no such user").
-_LISTED = re.compile(r"^[ \t>*\-•\"'(]*<?\s*$")
+# Possessive for the same reason as ``_SENDER_WORD`` (the class and ``\s`` share spaces).
+_LISTED = re.compile(r"^[ \t>*\-•\"'(]*+<?\s*+$")
 # A local part alone on a list line ("\tscreenname", " thomas.d    No matches...").
 _BARE_LOCAL = re.compile(r"^[ \t>*\-]*([A-Za-z0-9](?:[\w.+-]{0,62}[\w+-])?)[ \t]*(?:$|[ \t]{2,})")
 _CONTEXT_WORDS = re.compile(
@@ -211,21 +216,22 @@ def recipients(message: Message, found: Sections) -> list[str]:
     strong: list[str] = list(addresses.in_header(mime.header(message, "X-Failed-Recipients")))
     weak: list[str] = []
     other: list[str] = []
-    lines = found.own.splitlines()
-    for index, line in enumerate(lines):
+    lines = _Lines(found.own.splitlines(), rules)
+    for index, line in enumerate(lines.text):
         if _ECHO.match(line):
             continue
-        for match in addresses.ADDRESS.finditer(_clean(line)):
+        facts = _Line(line, rules)
+        for match in addresses.ADDRESS.finditer(facts.cleaned):
             address = addresses.normalise(match.group(1))
             key = address.lower()
-            before = _clean(line)[: match.start()]
-            if key in exclude or addresses.is_system(address) or _SENDER_BEFORE.search(before):
+            if key in exclude or addresses.is_system(address):
                 continue
-            if _ADVICE.search(line):
+            if match.start() in facts.after_sender_word or facts.advice:
                 continue
-            if _LISTED.match(before) or key in envelope or _says_failure(line, rules):
+            listed = _LISTED.match(facts.cleaned, 0, match.start())
+            if listed or key in envelope or facts.says_failure:
                 strong.append(address)
-            elif _near_failure(lines, index, rules):
+            elif lines.near_failure(index):
                 weak.append(address)
             else:
                 other.append(address)
@@ -237,9 +243,63 @@ def recipients(message: Message, found: Sections) -> list[str]:
     return []
 
 
-def _clean(line: str) -> str:
-    # X.400 and Exchange write "SMTP=a@b" or "rfc822;a@b": keep only the address.
-    return re.sub(r"\b(?:smtp|rfc-?822)[=:;]\s*", " ", line, flags=re.IGNORECASE)
+class _Line:
+    """One line of a notice's own words, each fact the recipient rules ask computed once.
+
+    A line may hold thousands of addresses: asking per address would rescan the line each
+    time (quadratic in its length).
+    """
+
+    def __init__(self, text: str, rules: BounceRules) -> None:
+        self.text = text
+        self._rules = rules
+
+    @cached_property
+    def cleaned(self) -> str:
+        # X.400 and Exchange write "SMTP=a@b" or "rfc822;a@b": keep only the address.
+        return re.sub(r"\b(?:smtp|rfc-?822)[=:;]\s*", " ", self.text, flags=re.IGNORECASE)
+
+    @cached_property
+    def after_sender_word(self) -> frozenset[int]:
+        """Where an address would follow "from" ("MAIL FROM:<", "mail from ")."""
+        return frozenset(m.end() for m in _SENDER_WORD.finditer(self.cleaned))
+
+    @cached_property
+    def advice(self) -> bool:
+        return _ADVICE.search(self.text) is not None
+
+    @cached_property
+    def says_failure(self) -> bool:
+        return _says_failure(self.text, self._rules)
+
+
+class _Lines:
+    """The lines of a notice's own words, with their non-blank neighbours found once."""
+
+    def __init__(self, text: list[str], rules: BounceRules) -> None:
+        self.text = text
+        self._rules = rules
+        self._filled = [index for index, line in enumerate(text) if line.strip()]
+        self._near: dict[int, bool] = {}
+
+    def following(self, index: int, count: int) -> list[str]:
+        """The next ``count`` non-blank lines after line ``index``."""
+        start = bisect_left(self._filled, index + 1)
+        return [self.text[i] for i in self._filled[start : start + count]]
+
+    def preceding(self, index: int, count: int) -> list[str]:
+        """The last ``count`` non-blank lines before line ``index``, in order."""
+        end = bisect_left(self._filled, index)
+        return [self.text[i] for i in self._filled[max(0, end - count) : end]]
+
+    def near_failure(self, index: int) -> bool:
+        """Whether failure words are on the line, the two non-blank lines before or the next."""
+        if index not in self._near:
+            window = [self.text[index], *self.preceding(index, 2), *self.following(index, 1)]
+            text = " ".join(window)
+            found = bool(_CONTEXT_WORDS.search(text)) or _says_failure(text, self._rules)
+            self._near[index] = found
+        return self._near[index]
 
 
 def _says_failure(line: str, rules: BounceRules) -> bool:
@@ -249,26 +309,16 @@ def _says_failure(line: str, rules: BounceRules) -> bool:
     return any(rule.pattern.search(text) for rule in rules.reasons)
 
 
-def _near_failure(lines: list[str], index: int, rules: BounceRules) -> bool:
-    """Whether failure words are on the line, the two non-blank lines before or the next."""
-    window = [lines[index]]
-    before = [line for line in lines[:index] if line.strip()][-2:]
-    after = [line for line in lines[index + 1 :] if line.strip()][:1]
-    window.extend(before + after)
-    text = " ".join(window)
-    return bool(_CONTEXT_WORDS.search(text)) or _says_failure(text, rules)
-
-
-def _bare_recipients(message: Message, lines: list[str], envelope: set[str]) -> list[str]:
+def _bare_recipients(message: Message, lines: _Lines, envelope: set[str]) -> list[str]:
     """Local parts listed without a domain (AOL, phquery), on indented lines right after
     the failure sentence; qualified from the returned mail's envelope, else with the
     organisation domain of the notice's sender."""
     rules = bounce_rules()
     out: list[str] = []
-    for index, line in enumerate(lines):
+    for index, line in enumerate(lines.text):
         if not rules.failure.search(flat(line)):
             continue
-        following = [later for later in lines[index + 1 :] if later.strip()][:4]
+        following = lines.following(index, 4)
         # the failure sentence may run on to a line ending with ":" before the list
         if not line.rstrip().endswith(":") and following and following[0].rstrip().endswith(":"):
             following = following[1:]

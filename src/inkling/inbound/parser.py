@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from email.message import Message
 
-from inkling.inbound import arf, autoreply, bounce, dsn, mdn, mime, thread
+from inkling.inbound import arf, autoreply, bounce, budget, dsn, mdn, mime, thread
 from inkling.inbound.model import Parsed
 from inkling.inbound.rules import bounce_rules, flat
 
@@ -23,12 +23,13 @@ def parse_message(raw: bytes) -> Parsed:
         message, defects = mime.load(raw)
     except Exception as exc:  # the stdlib parser is lenient, but input is hostile
         return Parsed("other", defects=(f"not parseable as mail: {type(exc).__name__}",))
+    found = budget.defects(defects)
     try:
-        return _classify(message, tuple(defects))
+        return _classify(message, found)
     except RecursionError:
-        return Parsed("other", defects=(*defects, "MIME structure nested too deeply"))
+        return Parsed("other", defects=(*found, "MIME structure nested too deeply"))
     except Exception as exc:  # a bug must cost one message, not the whole batch
-        return Parsed("other", defects=(*defects, f"could not be read: {type(exc).__name__}"))
+        return Parsed("other", defects=(*found, f"could not be read: {type(exc).__name__}"))
 
 
 def _classify(message: Message, defects: tuple[str, ...], depth: int = 0) -> Parsed:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from email.message import Message
 
-from inkling.inbound import mime
+from inkling.inbound import budget, mime
 
 _MSGID = re.compile(r"<[^<>\s]+>")
 
@@ -15,7 +15,11 @@ def parent(message: Message) -> str | None:
     replied: list[str] = _MSGID.findall(mime.header(message, "In-Reply-To"))
     if replied:
         return replied[0]
-    references: list[str] = _MSGID.findall(mime.header(message, "References"))
+    # The last reference is the parent, so the end of a long References field is read
+    # (message ids are never encoded words: no decoding needed).
+    value = message.get("References")
+    tail = str(value)[-budget.HEADER_CHARS :] if value is not None else ""
+    references: list[str] = _MSGID.findall(tail)
     return references[-1] if references else None
 
 

@@ -1,0 +1,131 @@
+"""How much of one inbound message the parser reads: its size budget.
+
+Inbound mail comes from anyone, unauthenticated, so the work spent on one message must be
+bounded whatever arrives. Everything the rules need sits near the start of a message: in
+the labelled corpus (``tests/fixtures/inbound``, 159 files) the largest message is 14 KB,
+the largest text part 12 KB, a notice's own words at most 1.9 KB, the longest header value
+1.9 KB, the longest ``Content-*`` field 143 bytes, and no message has more than 8
+``multipart/*`` or ``message/*`` containers. The limits below leave a wide margin over those
+figures (the reason is written beside each), and whatever goes past one is not read; what
+was cut is said in the message's ``defects``.
+
+The cuts are made on the raw bytes, before the stdlib parser runs, where the stdlib
+itself is the cost: its parameter parser (``Content-Type: ...; a=";;;..."``) is quadratic
+in the length of a field, and its feed parser checks every line against every open
+boundary (and recurses once per nesting level).
+"""
+
+from __future__ import annotations
+
+import re
+
+# Raw bytes parsed. A bounce carries the returned mail, which may be megabytes of
+# attachments, but the notice's own words, the delivery report and the header block of
+# the returned copy all come before that mail's body. 18x the largest corpus message.
+MESSAGE_BYTES = 256 * 1024
+# Decoded characters of each text part that the rules read: 5x the largest text part
+# of the corpus, 30x the longest notice's own words.
+PART_CHARS = 64 * 1024
+# Characters of one header value: 8x the longest of the corpus (a folded Received or
+# ARC header), far more than any From, Subject or Auto-Submitted needs.
+HEADER_CHARS = 16 * 1024
+# Bytes of one ``Content-*`` field as the stdlib's parameter parser sees it: 14x the
+# longest of the corpus; a boundary is at most 70 characters (RFC 2046 §5.1.1). And its
+# parameters: that parser counts the quotes before every ";" (``;`` inside quotes cost
+# 5 ms a field at 1,000 of them), a real field has three or four.
+CONTENT_FIELD_BYTES = 2 * 1024
+CONTENT_PARAMETERS = 16
+# ``multipart/*`` and ``message/*`` containers: 4x the most of the corpus. The feed parser
+# checks each line against every open boundary, so a line costs up to this many checks.
+CONTAINERS = 32
+# Defects listed for one message, and characters of each (their text may quote the mail).
+DEFECTS = 20
+DEFECT_CHARS = 200
+
+_CONTENT_FIELD = re.compile(rb"^content-[a-z0-9-]*[ \t]*:", re.IGNORECASE | re.MULTILINE)
+_CONTAINER = re.compile(
+    rb"^content-type[ \t]*:[ \t]*(?:\r?\n[ \t]+)?(?:multipart|message)/",
+    re.IGNORECASE | re.MULTILINE,
+)
+
+
+def trim(raw: bytes) -> tuple[bytes, list[str]]:
+    """``raw`` cut to the budget, and a defect for each kind of cut that was made."""
+    defects: list[str] = []
+    if len(raw) > MESSAGE_BYTES:
+        raw = raw[:MESSAGE_BYTES]
+        defects.append(f"message longer than {MESSAGE_BYTES // 1024} KiB: the rest was not read")
+    raw, cut = _containers(raw)
+    if cut:
+        defects.append(f"more than {CONTAINERS} multipart or message parts: the rest was not read")
+    raw, cut = _content_fields(raw)
+    if cut:
+        defects.append(
+            f"a Content-* field longer than {CONTENT_FIELD_BYTES} bytes "
+            f"or with more than {CONTENT_PARAMETERS} parameters was cut"
+        )
+    return raw, defects
+
+
+def _containers(raw: bytes) -> tuple[bytes, bool]:
+    """``raw`` up to the line that opens one container too many."""
+    for count, match in enumerate(_CONTAINER.finditer(raw), 1):
+        if count > CONTAINERS:
+            return raw[: match.start()], True
+    return raw, False
+
+
+def _content_fields(raw: bytes) -> tuple[bytes, bool]:
+    """``raw`` with each over-long ``Content-*`` field (continuation lines included) cut.
+
+    Each field is scanned once from its first line to its last, so this is linear.
+    """
+    pieces: list[bytes] = []
+    done = 0
+    for match in _CONTENT_FIELD.finditer(raw):
+        start = match.start()
+        if start < done:
+            continue
+        end = _field_end(raw, start)
+        keep = min(end - start, CONTENT_FIELD_BYTES, _before_parameter(raw, start, end))
+        if keep < end - start:
+            kept = raw[start : start + keep].rstrip(b"\r\n")
+            newline = b"\r\n" if raw[end - 2 : end] == b"\r\n" else b"\n"
+            pieces.extend((raw[done:start], kept, newline))
+            done = end
+    if not pieces:
+        return raw, False
+    pieces.append(raw[done:])
+    return b"".join(pieces), True
+
+
+def _before_parameter(raw: bytes, start: int, end: int) -> int:
+    """How many bytes of the field come before its parameter after ``CONTENT_PARAMETERS``."""
+    position = start
+    for _ in range(CONTENT_PARAMETERS + 1):
+        position = raw.find(b";", position, end) + 1
+        if position == 0:
+            return end - start
+    return position - 1 - start
+
+
+def _field_end(raw: bytes, start: int) -> int:
+    """Where the header field starting at ``start`` ends: after its last continuation line."""
+    end = len(raw)
+    position = start
+    while True:
+        newline = raw.find(b"\n", position)
+        if newline < 0:
+            return end
+        position = newline + 1
+        if raw[position : position + 1] not in (b" ", b"\t"):
+            return position
+
+
+def defects(found: list[str]) -> tuple[str, ...]:
+    """At most ``DEFECTS`` distinct defects, each at most ``DEFECT_CHARS`` characters."""
+    unique = list(dict.fromkeys(d[:DEFECT_CHARS] for d in found))
+    if len(unique) > DEFECTS:
+        more = len(unique) - DEFECTS + 1
+        unique = [*unique[: DEFECTS - 1], f"and {more} more defects"]
+    return tuple(unique)
