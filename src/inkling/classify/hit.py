@@ -7,6 +7,7 @@ names of the JSON form are the contract in DESIGN.md.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,13 +38,11 @@ class Hit:
         if not isinstance(data, dict):
             raise HitError("a hit must be a JSON object")
         get = data.get
-        message, kind, headers = get("message"), get("kind"), get("headers")
-        if not isinstance(message, str) or not message:
-            raise HitError("'message' must be a non-empty string")
+        message, kind = _text(get("message"), "message"), get("kind")
+        if not message or _CONTROL.search(message):
+            raise HitError("'message' must be a non-empty string with no control characters")
         if kind not in KINDS:
             raise HitError('\'kind\' must be "open" or "click"')
-        if headers and not isinstance(headers, dict):
-            raise HitError("'headers' must be an object")
         ts = _number(get("ts"), "ts")
         if ts is None:
             raise HitError("'ts' is required (seconds since 1970)")
@@ -55,10 +54,10 @@ class Hit:
             ip=_text(get("ip"), "ip"),
             ua=_text(get("ua"), "ua"),
             method=(_text(get("method"), "method") or "GET").upper(),
-            headers={str(k).lower(): str(v) for k, v in headers.items()} if headers else {},
+            headers=_headers(get("headers")),
             link=_index(get("link"), "link"),
             links_total=_index(get("links_total"), "links_total"),
-            honeypot=get("honeypot") is True,
+            honeypot=_flag(get("honeypot"), "honeypot"),
         )
 
     @property
@@ -87,23 +86,39 @@ class Judgement:
 
 
 def _number(value: Any, name: str) -> float | None:
-    """Seconds since 1970, given as a number or as an ISO 8601 time with its offset."""
-    if value is None or type(value) is float:
-        return value
-    if type(value) is int:
-        return float(value)
-    if type(value) is str:
+    """Seconds since 1970, given as a number or as an ISO 8601 time with its offset, and
+    within the years 1 to 9999 (what a time can be written as): ``1e400`` is infinity,
+    and ``true`` is not a number, though Python's ``json`` and ``bool`` say otherwise."""
+    if value is None:
+        return None
+    seconds: float | None = None
+    if type(value) in (int, float):
+        seconds = value
+    elif type(value) is str:
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             pass
         else:
             if moment.tzinfo is not None:
-                return moment.timestamp()
-    raise HitError(
-        f"'{name}' must be seconds since 1970 or an ISO 8601 time with an offset, "
-        f"like 2026-11-27T09:14:03Z"
-    )
+                seconds = moment.timestamp()
+    if seconds is None:
+        raise HitError(
+            f"'{name}' must be seconds since 1970 or an ISO 8601 time with an offset, "
+            f"like 2026-11-27T09:14:03Z"
+        )
+    if not _EARLIEST <= seconds <= _LATEST:  # False for NaN too
+        raise HitError(f"'{name}' must be a time between the years 1 and 9999")
+    return float(seconds)
+
+
+#: The first and last second of the years 1 to 9999, in seconds since 1970.
+_EARLIEST = -62_135_596_800
+_LATEST = 253_402_300_799
+#: C0 controls, DEL, C1 controls and lone surrogates: not in an id, and a surrogate is
+#: not text at all (it cannot even be written back out as UTF-8).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _index(value: Any, name: str) -> int | None:
@@ -113,6 +128,32 @@ def _index(value: Any, name: str) -> int | None:
 
 
 def _text(value: Any, name: str) -> str | None:
-    if value is None or type(value) is str:
-        return value
-    raise HitError(f"'{name}' must be a string")
+    if value is None:
+        return None
+    if type(value) is not str:
+        raise HitError(f"'{name}' must be a string")
+    if _SURROGATE.search(value):
+        raise HitError(f"'{name}' holds half of a UTF-16 surrogate pair, which is not text")
+    return value
+
+
+def _flag(value: Any, name: str) -> bool:
+    if value is None or type(value) is bool:
+        return value is True
+    raise HitError(f"'{name}' must be true or false")
+
+
+def _headers(value: Any) -> dict[str, str]:
+    """The request's headers, names in lowercase; every value a string (a number or
+    null is not what a client sent)."""
+    if value is None:
+        return {}
+    if type(value) is not dict:
+        raise HitError("'headers' must be an object")
+    headers: dict[str, str] = {}
+    for name, text in value.items():
+        if type(text) is not str:
+            raise HitError("'headers' values must be strings")
+        _text(name, "headers")
+        headers[name.lower()] = _text(text, "headers") or ""
+    return headers
