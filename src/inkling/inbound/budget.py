@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 
+from inkling.inbound import charsets
+
 # Raw bytes parsed. A bounce carries the returned mail, which may be megabytes of
 # attachments, but the notice's own words, the delivery report and the header block of
 # the returned copy all come before that mail's body. 18x the largest corpus message.
@@ -58,12 +60,14 @@ def trim(raw: bytes) -> tuple[bytes, list[str]]:
     raw, cut = _containers(raw)
     if cut:
         defects.append(f"more than {CONTAINERS} multipart or message parts: the rest was not read")
-    raw, cut = _content_fields(raw)
+    raw, cut, replaced = _content_fields(raw)
     if cut:
         defects.append(
             f"a Content-* field longer than {CONTENT_FIELD_BYTES} bytes "
             f"or with more than {CONTENT_PARAMETERS} parameters was cut"
         )
+    if replaced:
+        defects.append("an RFC 2231 parameter names no character set: read as US-ASCII")
     return raw, defects
 
 
@@ -75,28 +79,37 @@ def _containers(raw: bytes) -> tuple[bytes, bool]:
     return raw, False
 
 
-def _content_fields(raw: bytes) -> tuple[bytes, bool]:
-    """``raw`` with each over-long ``Content-*`` field (continuation lines included) cut.
+def _content_fields(raw: bytes) -> tuple[bytes, bool, bool]:
+    """``raw`` with each over-long ``Content-*`` field (continuation lines included) cut,
+    and RFC 2231 parameters that name no charset given ``us-ascii`` (``charsets``).
 
     Each field is scanned once from its first line to its last, so this is linear.
+    Returns the bytes, whether a field was cut, and whether a charset was replaced.
     """
     pieces: list[bytes] = []
     done = 0
+    cut = replaced = False
     for match in _CONTENT_FIELD.finditer(raw):
         start = match.start()
         if start < done:
             continue
         end = _field_end(raw, start)
         keep = min(end - start, CONTENT_FIELD_BYTES, _before_parameter(raw, start, end))
+        field = raw[start:end]
         if keep < end - start:
-            kept = raw[start : start + keep].rstrip(b"\r\n")
-            newline = b"\r\n" if raw[end - 2 : end] == b"\r\n" else b"\n"
-            pieces.extend((raw[done:start], kept, newline))
+            newline = b"\r\n" if field.endswith(b"\r\n") else b"\n"
+            field = field[:keep].rstrip(b"\r\n") + newline
+            cut = True
+        if b"*" in field:
+            field, fixed = charsets.plain_parameters(field)
+            replaced = replaced or fixed
+        if field != raw[start:end]:
+            pieces.extend((raw[done:start], field))
             done = end
     if not pieces:
-        return raw, False
+        return raw, cut, replaced
     pieces.append(raw[done:])
-    return b"".join(pieces), True
+    return b"".join(pieces), cut, replaced
 
 
 def _before_parameter(raw: bytes, start: int, end: int) -> int:

@@ -8,19 +8,16 @@ words (RFC 2047) are decoded here, on demand, with every failure swallowed.
 
 from __future__ import annotations
 
-import codecs
 import email
 import email.errors
-import email.header
 import html
 import re
 from collections.abc import Iterator
 from email.message import Message
 from email.parser import HeaderParser
 from email.policy import compat32
-from functools import lru_cache
 
-from inkling.inbound import budget
+from inkling.inbound import budget, charsets, words
 
 # message/* parts whose body is itself a mail (or its header); their text is the returned
 # copy, never the bounce's own words.
@@ -55,15 +52,6 @@ _BLOCK_END = {
     name: re.compile(rf"</{name}\s*+>", re.IGNORECASE) for name in ("style", "script", "head")
 }
 _SPACES = re.compile(r"[ \t\xa0]+")
-# An RFC 2047 encoded word. No class admits "?", so from each "=?" the match runs over at
-# most three "?"-separated pieces: linear, unlike the stdlib's own pattern (``.*?`` up to
-# "?=" from every "=?", quadratic on "=?a?q?x" repeated).
-_ENCODED_WORD = re.compile(r"=\?([^?\r\n]+)\?([qQbB])\?([^?\r\n]*)\?=")
-# Python codecs that turn bytes into text but are not character sets of mail: punycode and
-# idna spell domain names (punycode's decoder is quadratic), the escape codecs read Python
-# literals, "undefined" always fails. Codecs from bytes to bytes (base64, zlib, rot13...)
-# are refused by their own codec information.
-_NOT_CHARSETS = frozenset({"punycode", "idna", "unicode-escape", "raw-unicode-escape", "undefined"})
 
 
 def load(raw: bytes) -> tuple[Message, list[str]]:
@@ -75,15 +63,40 @@ def load(raw: bytes) -> tuple[Message, list[str]]:
     message = email.message_from_bytes(trimmed, policy=compat32)
     for part in walk(message):
         defects.extend(_describe(defect) for defect in part.defects)
-        problem = charset_problem(part)
+        problem = charsets.problem(part)
         if problem:
             defects.append(problem)
-        defects.extend(_header_charset_problems(part))
+        defects.extend(words.problems(part))
+        if _boundary_not_ascii(part):
+            defects.append(
+                "a multipart boundary is not ASCII (RFC 2046 §5.1.1): its parts were not found"
+            )
+    if _too_deep(message):
+        defects.append(f"parts nested more than {MAX_DEPTH} deep were not read")
     if not raw.strip():
         defects.append("the message is empty")
     elif not message.keys():
         defects.append("no header fields found: not a mail message")
     return message, defects
+
+
+def _too_deep(message: Message, depth: int = 0) -> bool:
+    """Whether ``walk`` leaves parts out (below ``MAX_DEPTH``)."""
+    if depth >= MAX_DEPTH:
+        return message.is_multipart()
+    return any(_too_deep(part, depth + 1) for part in children(message))
+
+
+def _boundary_not_ascii(part: Message) -> bool:
+    """Whether a multipart declares a boundary the stdlib cannot match (it reads 8-bit
+    header bytes as U+FFFD, so the delimiter lines never equal it)."""
+    if part.get_content_maintype() != "multipart":
+        return False
+    try:
+        boundary = part.get_boundary()
+    except (LookupError, UnicodeError, ValueError, TypeError):
+        return False
+    return boundary is not None and not boundary.isascii()
 
 
 def _describe(defect: email.errors.MessageDefect) -> str:
@@ -92,56 +105,28 @@ def _describe(defect: email.errors.MessageDefect) -> str:
     return f"{words}: {defect}" if str(defect) else words
 
 
-def charset_problem(part: Message) -> str | None:
-    """What is wrong with the charset a text part declares, or ``None`` when it is usable."""
-    if part.get_content_maintype() != "text":
-        return None
-    try:
-        declared = part.get_param("charset")
-    except (ValueError, TypeError, LookupError):  # a broken RFC 2231 value
-        return "the charset parameter cannot be read: read as UTF-8, else Latin-1"
-    if declared is None:
-        return None
-    charset = part.get_content_charset()
-    if charset is not None and text_codec(charset) is not None:
-        return None
-    shown = repr(str(declared))[:40]
-    return f"charset {shown} is not a character set: read as UTF-8, else Latin-1"
+def children(message: Message) -> list[Message]:
+    """The parts directly inside ``message`` (none for a leaf part).
 
-
-def _header_charset_problems(part: Message) -> Iterator[str]:
-    """A defect for each header whose encoded words name something that is not a charset."""
-    for name, value in part.raw_items():
-        text = str(value)
-        if "=?" not in text:
-            continue
-        for match in _ENCODED_WORD.finditer(text[: budget.HEADER_CHARS]):
-            if text_codec(match.group(1).lower()) is None:
-                shown = repr(match.group(1))[:40]
-                yield (
-                    f"an encoded word in {name[:40]!r} names charset {shown}, "
-                    "which is not a character set: read as UTF-8, else Latin-1"
-                )
-                break
-
-
-@lru_cache(maxsize=256)
-def text_codec(charset: str) -> str | None:
-    """The Python codec that decodes ``charset`` into text, or ``None`` when there is none.
-
-    A charset named by the mail may be any codec name Python knows (``rot13``, ``zlib``),
-    hold a NUL or be megabytes long: none of that is a character set.
+    Asked of ``is_multipart`` first: the stdlib's ``get_payload()`` of a leaf part with
+    8-bit text decodes it in the declared charset, which raises for a charset with a NUL,
+    in RFC 2231 form or naming punycode.
     """
-    name = charset.strip().split("*", 1)[0]  # RFC 2231 language suffix ("utf-8*en")
-    if not name or len(name) > 64:
-        return None
+    if not message.is_multipart():
+        return []
+    payload = message.get_payload()
+    return [part for part in payload if isinstance(part, Message)]
+
+
+def raw_payload(part: Message) -> str:
+    """The body of a leaf part as written (transfer encoding not undone), never raising."""
     try:
-        info = codecs.lookup(name)
-    except (LookupError, ValueError, TypeError):
-        return None
-    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_CHARSETS:
-        return None
-    return info.name
+        payload = part.get_payload()
+    except (LookupError, UnicodeError, ValueError, TypeError):
+        # what the stdlib could not decode in the declared charset: read as UTF-8
+        data = part.get_payload(decode=True)
+        return data.decode("utf-8", "replace") if isinstance(data, bytes) else ""
+    return payload if isinstance(payload, str) else ""
 
 
 def walk(message: Message, depth: int = 0) -> Iterator[Message]:
@@ -149,11 +134,8 @@ def walk(message: Message, depth: int = 0) -> Iterator[Message]:
     yield message
     if depth >= MAX_DEPTH:
         return
-    payload = message.get_payload()
-    if isinstance(payload, list):
-        for part in payload:
-            if isinstance(part, Message):
-                yield from walk(part, depth + 1)
+    for part in children(message):
+        yield from walk(part, depth + 1)
 
 
 def own_tree(message: Message, depth: int = 0) -> Iterator[Message]:
@@ -162,24 +144,19 @@ def own_tree(message: Message, depth: int = 0) -> Iterator[Message]:
     yield message
     if depth >= MAX_DEPTH or message.get_content_type() in ENCLOSED_TYPES:
         return
-    payload = message.get_payload()
-    if isinstance(payload, list) and message.get_content_maintype() != "message":
-        for part in payload:
-            if isinstance(part, Message):
-                yield from own_tree(part, depth + 1)
+    if message.get_content_maintype() != "message":
+        for part in children(message):
+            yield from own_tree(part, depth + 1)
 
 
 def own_parts(message: Message, depth: int = 0) -> Iterator[Message]:
     """The leaf parts written by the sender of ``message``: not inside an enclosed mail."""
-    if depth >= MAX_DEPTH:
-        return
     ctype = message.get_content_type()
-    payload = message.get_payload()
     if ctype in ENCLOSED_TYPES or ctype in REPORT_TYPES:
         return
-    if isinstance(payload, list):
-        for part in payload:
-            if isinstance(part, Message):
+    if message.is_multipart():
+        if depth < MAX_DEPTH:  # as deep as ``walk`` goes
+            for part in children(message):
                 yield from own_parts(part, depth + 1)
         return
     yield message
@@ -193,60 +170,7 @@ def header(message: Message, name: str) -> str:
     value = message.get(name)
     if value is None:
         return ""
-    return decode_words(value)
-
-
-def decode_words(value: object) -> str:
-    """Decode RFC 2047 encoded words; anything broken stays as written.
-
-    Whitespace between two encoded words is dropped (RFC 2047 §6.2); other text is kept.
-    """
-    text = str(value)[: budget.HEADER_CHARS]
-    if "=?" not in text:
-        return _unfold(text)
-    # (text, None) as written, or (bytes, charset) of an encoded word. Adjacent words in
-    # one charset are joined before decoding: mailers split a character across two words.
-    pieces: list[tuple[str | bytes, str | None]] = []
-    last = 0
-    for match in _ENCODED_WORD.finditer(text):
-        between = text[last : match.start()]
-        if last == 0 or between.strip():
-            pieces.append((between, None))
-        word = _word_bytes(match.group(0))
-        previous = pieces[-1] if pieces else ("", None)
-        if word is None:
-            pieces.append((match.group(0), None))
-        elif previous[1] == word[1] and isinstance(previous[0], bytes):
-            pieces[-1] = (previous[0] + word[0], word[1])
-        else:
-            pieces.append(word)
-        last = match.end()
-    pieces.append((text[last:], None))
-    return _unfold("".join(_piece_text(data, charset) for data, charset in pieces))
-
-
-def _word_bytes(word: str) -> tuple[bytes, str] | None:
-    """One encoded word (bounded by its own pattern) as (bytes, charset); None if broken."""
-    try:
-        decoded = email.header.decode_header(word)
-    except (email.errors.HeaderParseError, LookupError, UnicodeError, ValueError, TypeError):
-        return None
-    if len(decoded) != 1:
-        return None
-    data, charset = decoded[0]
-    if not isinstance(data, bytes) or not isinstance(charset, str):
-        return None
-    return data, charset
-
-
-def _piece_text(data: str | bytes, charset: str | None) -> str:
-    if isinstance(data, str):
-        return data
-    return decode_bytes(data, charset)
-
-
-def _unfold(text: str) -> str:
-    return re.sub(r"\r?\n[ \t]*", " ", text).strip()
+    return words.decode(value)
 
 
 def part_text(part: Message) -> str:
@@ -256,30 +180,14 @@ def part_text(part: Message) -> str:
     except (ValueError, TypeError, AssertionError):
         data = None
     if not isinstance(data, bytes):
-        payload = part.get_payload()
-        if isinstance(payload, list):
-            texts = (as_text(sub) for sub in payload if isinstance(sub, Message))
+        if part.is_multipart():
+            texts = (as_text(sub) for sub in children(part))
             return "\n\n".join(texts)[: budget.PART_CHARS]
-        return payload[: budget.PART_CHARS] if isinstance(payload, str) else ""
-    text = decode_bytes(data, part.get_content_charset())[: budget.PART_CHARS]
+        return raw_payload(part)[: budget.PART_CHARS]
+    text = charsets.decode_bytes(data, charsets.declared(part))[: budget.PART_CHARS]
     if part.get_content_subtype() == "html":
         text = html_to_text(text)
     return text
-
-
-def decode_bytes(data: bytes, charset: str | None) -> str:
-    """Bytes to text in the declared charset, else UTF-8, else Latin-1 (which cannot fail).
-
-    A declared charset is used only when it names a character set (``text_codec``).
-    """
-    for candidate in (text_codec(charset) if charset else None, "utf-8"):
-        if not candidate:
-            continue
-        try:
-            return data.decode(candidate)
-        except (LookupError, UnicodeError):
-            continue
-    return data.decode("latin-1")
 
 
 def html_to_text(markup: str) -> str:
@@ -326,12 +234,11 @@ def as_text(message: Message, depth: int = 0) -> str:
     UTF-8 here, like the rest of the mail.
     """
     lines = [f"{name}: {_readable(value)}" for name, value in message.raw_items()]
-    payload = message.get_payload()
-    if isinstance(payload, list):
-        parts = payload if depth < MAX_DEPTH else []
-        body = "\n\n".join(as_text(sub, depth + 1) for sub in parts if isinstance(sub, Message))
+    if message.is_multipart():
+        parts = children(message) if depth < MAX_DEPTH else []
+        body = "\n\n".join(as_text(sub, depth + 1) for sub in parts)
     else:
-        body = _readable(payload)
+        body = _readable(raw_payload(message))
     return "\n".join(lines) + "\n\n" + body
 
 
@@ -349,18 +256,13 @@ def _readable(value: object) -> str:
 
 def enclosed_headers(part: Message) -> Message | None:
     """The header block of a returned mail (message/rfc822 or text/rfc822-headers part)."""
-    payload = part.get_payload()
-    if isinstance(payload, list):
-        for sub in payload:
-            if isinstance(sub, Message):
-                return sub
+    if part.is_multipart():
+        inside = children(part)
+        return inside[0] if inside else None
+    text = part_text(part)
+    if not text.strip():
         return None
-    if part.get_content_maintype() == "text" or isinstance(payload, str):
-        text = part_text(part)
-        if not text.strip():
-            return None
-        return HeaderParser(policy=compat32).parsestr(text.lstrip("\r\n"), headersonly=True)
-    return None
+    return HeaderParser(policy=compat32).parsestr(text.lstrip("\r\n"), headersonly=True)
 
 
 def report_text(part: Message) -> str:
@@ -369,7 +271,6 @@ def report_text(part: Message) -> str:
     compat32 parses ``message/delivery-status`` into one pseudo-message per block and any
     other ``message/*`` type into one enclosed message, so the blocks are joined back.
     """
-    payload = part.get_payload()
-    if isinstance(payload, list):
-        return "\n\n".join(as_text(sub) for sub in payload if isinstance(sub, Message))
+    if part.is_multipart():
+        return "\n\n".join(as_text(sub) for sub in children(part))[: budget.PART_CHARS]
     return part_text(part)

@@ -75,10 +75,8 @@ def _wrapped(message: Message) -> Message | None:
         text = flat(mime.part_text(part))
         if rules.failure.search(text) or rules.delay.search(text):
             return None
-    payload = enclosed[0].get_payload()
-    if isinstance(payload, list) and payload and isinstance(payload[0], Message):
-        return payload[0]
-    return None
+    inside = mime.children(enclosed[0])
+    return inside[0] if inside else None
 
 
 def _from_report(message: Message, defects: tuple[str, ...]) -> Parsed | None:
