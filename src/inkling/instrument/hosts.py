@@ -50,6 +50,7 @@ _JOINERS = frozenset("\u200c\u200d")
 # A number with more significant digits than this is over 2**32 in any radix: too big for
 # an IPv4 address, and int() need not read all of it.
 _MAX_NUMBER_DIGITS = 12
+_MAX_CACHED = 255  # hosts longer than DNS allows are parsed each time, not kept
 
 
 class HostError(ValueError):
@@ -59,6 +60,18 @@ class HostError(ValueError):
 def parse_host(text: str) -> str:
     """The serialised host a browser derives from ``text`` (the host as written in the
     URL, without port), or HostError."""
+    if len(text) <= _MAX_CACHED:
+        return _parse_host_cached(text)
+    return _parse_host(text)
+
+
+@lru_cache(maxsize=1024)
+def _parse_host_cached(text: str) -> str:
+    """Cached: a support team links to few hosts, and IDNA is slow."""
+    return _parse_host(text)
+
+
+def _parse_host(text: str) -> str:
     if text.startswith("["):
         if not text.endswith("]"):
             raise HostError("an IPv6 address without its closing ]")
@@ -180,9 +193,7 @@ def _label_to_ascii(label: str) -> str:
     return "xn--" + _punycode(label)
 
 
-@lru_cache(maxsize=1024)
 def _punycode(label: str) -> str:
-    """Cached: a support team links to few hosts, and Punycode is slow."""
     encoded = label.encode("punycode").decode("ascii")
     if len(encoded) + 4 > _MAX_LABEL:
         raise HostError(f"a label over the {_MAX_LABEL} bytes DNS allows")

@@ -4,6 +4,12 @@ Only the bodies of the parts Inkling instruments change, each re-encoded in the 
 encoding it came in; headers, other parts, preambles and boundaries are copied as bytes. A
 forwarded message (``message/rfc822``) and attachments are left alone: their links belong
 to someone else's mail.
+
+Each part is read in the encoding its reader's client would use (:func:`charsets.for_part`:
+a mislabelled part is read as browsers and mail clients read it), so a tracked link lands
+where the customer would have landed. Hostile or broken input never raises: what is wrong
+is recorded in ``Instrumented.defects`` (a charset that is no text encoding, a boundary
+RFC 2046 does not allow, ...) and the part it spoils is left exactly as it came.
 """
 
 from __future__ import annotations
@@ -12,10 +18,13 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass, field
+from email.errors import MessageError
 from email.header import decode_header, make_header
+from email.message import Message
 from email.utils import make_msgid, parseaddr
 
 from inkling.errors import InstrumentError
+from inkling.instrument import charsets
 from inkling.instrument.html import rewrite_html, tracking_tags
 from inkling.instrument.links import MessageLinks
 from inkling.instrument.mime import Entity, looks_like_message, parse_entity
@@ -25,6 +34,9 @@ from inkling.tokens import TokenCodec
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
 _LINE_LIMIT = 998
 _IDENTITY = ("7bit", "8bit", "binary", "")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_FOLDING = re.compile(r"\r?\n[ \t]*")
+_SHOWN = 60  # characters of a header value quoted in a defect
 
 
 @dataclass
@@ -40,6 +52,8 @@ class Instrumented:
     html_parts: int = 0
     text_parts: int = 0
     warnings: list[str] = field(default_factory=list)
+    #: What was malformed in the message, one sentence each (as ``email`` keeps defects).
+    defects: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -71,9 +85,11 @@ def instrument_message(
         )
     if not looks_like_message(raw):
         raise InstrumentError("not a MIME message: it does not start with a header block")
-    root = parse_entity(raw)
+    defects: list[str] = []
+    root = parse_entity(raw, defects=defects)
     links = MessageLinks(codec, base_url, message, sent_at)
-    result = Instrumented(raw, message, "", _subject(root), sent_at, links.urls)
+    result = Instrumented(raw, message, "", None, sent_at, links.urls, defects=defects)
+    result.subject = _subject(root, result)
     leaves = [leaf for leaf in root.leaves() if not leaf.is_attachment]
     replacements: list[_Replacement] = []
     pixel_bytes = tracking_tags(links, honeypot=honeypot) if pixel else None
@@ -86,7 +102,7 @@ def instrument_message(
         if leaf.content_type == "text/plain":
             replacements.extend(_instrument_text(raw, leaf, links, result))
             result.text_parts += 1
-    message_id = str(root.headers.get("message-id", "")).strip()
+    message_id = _header_text(root.headers, "message-id", result).strip()
     header_insert = b""
     if not message_id:
         message_id = make_msgid(domain=_sender_domain(root))
@@ -94,6 +110,7 @@ def instrument_message(
         result.warnings.append(f"the message had no Message-ID; added {message_id}")
     result.message_id = message_id
     result.mime = header_insert + _splice(raw, replacements)
+    result.warnings.extend(links.warnings)
     return result
 
 
@@ -103,7 +120,10 @@ def _instrument_html(
     body = _decode_body(raw, leaf, result)
     if body is None:
         return []
-    rewritten = rewrite_html(body, leaf.charset, links, pixel=pixel)
+    encoding = _encoding(leaf, body, result, html=True)
+    if encoding is None:
+        return []
+    rewritten = rewrite_html(body, encoding, links, pixel=pixel)
     result.warnings.extend(rewritten.warnings)
     if rewritten.html == body:
         return []
@@ -116,16 +136,40 @@ def _instrument_text(
     body = _decode_body(raw, leaf, result)
     if body is None:
         return []
-    charset = leaf.charset
-    try:
-        text = body.decode(charset, errors="surrogateescape")
-    except LookupError:
-        charset = "latin-1"
-        text = body.decode(charset)
-    rewritten = rewrite_text(text, links).encode(charset, errors="surrogateescape")
+    encoding = _encoding(leaf, body, result, html=False)
+    if encoding is None:
+        return []
+    text = encoding.decode(body)
+    if text is None:
+        result.warnings.append(
+            f"a text/plain part is not valid {encoding.name} (its charset); left untracked"
+        )
+        return []
+    rewritten = encoding.encode(rewrite_text(text, links, read=encoding.reread))
     if rewritten == body:
         return []
     return _replace_body(raw, leaf, rewritten, result)
+
+
+def _encoding(
+    leaf: Entity, body: bytes, result: Instrumented, *, html: bool
+) -> charsets.Encoding | None:
+    """The encoding the part's reader sees it in; None (with a defect or a warning) when
+    no text can be read from it, and the part is then left as it is."""
+    encoding = charsets.for_part(leaf.charset_label, body, html=html)
+    kind = leaf.content_type
+    if encoding is None:
+        label = _shown(leaf.charset_label or "")
+        result.defects.append(f"a {kind} part's charset {label} is not a text encoding")
+        result.warnings.append(f"a {kind} part has an unknown charset {label}; left untracked")
+        return None
+    if not encoding.readable:
+        label = _shown(leaf.charset_label or "")
+        result.warnings.append(
+            f"a {kind} part's charset {label} is one browsers refuse to read; left untracked"
+        )
+        return None
+    return encoding
 
 
 def _replace_body(
@@ -135,9 +179,13 @@ def _replace_body(
 
     A 7bit or 8bit part whose lines the longer tracker URLs push past the 998-byte limit of
     RFC 5322 would be mangled by the next relay, so such a part alone is sent as
-    quoted-printable instead (its header says so; the content is the same).
+    quoted-printable instead (its header says so; the content is the same). A part whose
+    lines were over the limit already is left in its own encoding: it was never ours to fix.
     """
-    if leaf.transfer_encoding in _IDENTITY and _longest_line(content) > _LINE_LIMIT:
+    original = raw[leaf.body_start : leaf.end]
+    if leaf.transfer_encoding in _IDENTITY and _longest_line(
+        content
+    ) > _LINE_LIMIT >= _longest_line(original):
         result.warnings.append(
             f"a {leaf.content_type} part now has lines over {_LINE_LIMIT} bytes; "
             "sent as quoted-printable"
@@ -172,13 +220,17 @@ def _decode_body(raw: bytes, leaf: Entity, result: Instrumented) -> bytes | None
         try:
             return base64.b64decode(cleaned + b"=" * (-len(cleaned) % 4), validate=True)
         except binascii.Error:
+            result.defects.append(f"a {leaf.content_type} part has broken base64")
             result.warnings.append(f"a {leaf.content_type} part has broken base64; left untracked")
             return None
     if encoding == "quoted-printable":
         return binascii.a2b_qp(body)
     if encoding in _IDENTITY:
         return body
-    result.warnings.append(f"a {leaf.content_type} part has unknown encoding {encoding!r}")
+    result.defects.append(
+        f"a {leaf.content_type} part has the unknown transfer encoding {_shown(encoding)}"
+    )
+    result.warnings.append(f"a {leaf.content_type} part has unknown encoding {_shown(encoding)}")
     return None
 
 
@@ -213,14 +265,40 @@ def _line_ending(raw: bytes) -> bytes:
     return b"\r\n" if newline > 0 and raw[newline - 1 : newline] == b"\r" else b"\n"
 
 
-def _subject(root: Entity) -> str | None:
-    value = root.headers.get("subject")
-    if value is None:
+def _subject(root: Entity, result: Instrumented) -> str | None:
+    """The Subject as a person reads it: encoded words decoded, raw 8-bit bytes read as
+    UTF-8 (RFC 6532), controls shown as U+FFFD."""
+    if root.headers.get("subject") is None:
         return None
+    value = _header_text(root.headers, "subject", result)
     try:
-        return str(make_header(decode_header(str(value))))
-    except (UnicodeError, LookupError, ValueError):
-        return str(value)
+        decoded = str(make_header(decode_header(value)))
+    except (UnicodeError, LookupError, ValueError, MessageError):
+        result.defects.append("the Subject has an encoded word that cannot be decoded")
+        decoded = value
+    return _CONTROLS.sub("\ufffd", decoded)
+
+
+def _header_text(headers: Message, name: str, result: Instrumented) -> str:
+    """A header field's value unfolded, with bytes that are not ASCII read as UTF-8
+    (``email`` would make each a U+FFFD) and controls removed; "" if it is absent."""
+    found = next(((k, v) for k, v in headers.raw_items() if k.lower() == name), None)
+    if found is None:
+        return ""
+    key, value = found
+    text = _FOLDING.sub(" ", value)
+    if not text.isascii():
+        text = text.encode("ascii", "surrogateescape").decode("utf-8", "replace")
+        result.defects.append(f"the {key} field has bytes that are not ASCII")
+    if _CONTROLS.search(text):
+        text = _CONTROLS.sub("", text)
+        result.defects.append(f"the {key} field has control characters")
+    return text
+
+
+def _shown(text: str) -> str:
+    """``text`` from the message, safe to print: escaped and cut short."""
+    return ascii(text if len(text) <= _SHOWN else text[:_SHOWN] + "...")
 
 
 def _sender_domain(root: Entity) -> str:

@@ -6,19 +6,31 @@ module only *locates* things: each entity is split into its header block and its
 multipart body into preamble, parts and epilogue along its boundary lines. Headers are read
 with ``email`` (so folding, encoded words and parameters are understood), but the bytes of
 the message are only ever sliced, never regenerated.
+
+Malformed structure is recorded as a *defect* (a sentence) and worked around the way mail
+clients do, never raised: a boundary with characters RFC 2046 does not allow is still
+looked for exactly as written, bytes and all; a multipart whose boundary never appears, or
+that is nested deeper than :data:`MAX_DEPTH`, is one opaque part.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from email.errors import MessageError
 from email.message import Message
 from email.parser import BytesHeaderParser
 from email.policy import compat32
+from email.utils import collapse_rfc2231_value
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _HEADER_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
 _PARSER = BytesHeaderParser(policy=compat32)
+# RFC 2046, section 5.1.1: 1 to 70 bchars, the last not a space.
+_BOUNDARY = re.compile(rb"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
+# What reading a header parameter can raise on hostile input (a charset in RFC 2231 form
+# that names no codec, bytes that are not ASCII, ...).
+_PARAMETER_ERRORS = (LookupError, UnicodeError, ValueError, MessageError)
 MAX_DEPTH = 20
 
 
@@ -32,14 +44,13 @@ class Entity:
     end: int
     headers: Message
     parts: list[Entity] = field(default_factory=list)
+    #: The charset parameter as written (None when there is none), each byte that is
+    #: not ASCII as the character of the same value.
+    charset_label: str | None = None
 
     @property
     def content_type(self) -> str:
         return self.headers.get_content_type()
-
-    @property
-    def charset(self) -> str:
-        return str(self.headers.get_content_charset() or "us-ascii")
 
     @property
     def transfer_encoding(self) -> str:
@@ -62,22 +73,84 @@ def looks_like_message(raw: bytes) -> bool:
     return _HEADER_LINE.match(raw) is not None
 
 
-def parse_entity(raw: bytes, start: int = 0, end: int | None = None, depth: int = 0) -> Entity:
-    """Locate the entity in ``raw[start:end]`` and, for a multipart, its parts."""
+def parse_entity(
+    raw: bytes,
+    start: int = 0,
+    end: int | None = None,
+    depth: int = 0,
+    *,
+    defects: list[str] | None = None,
+) -> Entity:
+    """Locate the entity in ``raw[start:end]`` and, for a multipart, its parts; what is
+    malformed is appended to ``defects``."""
+    defects = [] if defects is None else defects
     end = len(raw) if end is None else end
     split = _HEADER_END.search(raw, start, end)
     body_start = end if split is None else split.end()
     header_end = end if split is None else split.start()
     headers = _PARSER.parsebytes(raw[start:header_end] + b"\n\n")
+    content_type = _content_type(headers)
     entity = Entity(start, body_start, end, headers)
-    if headers.get_content_maintype() == "multipart" and depth < MAX_DEPTH:
-        boundary = headers.get_boundary()
-        if boundary:
-            entity.parts = _split_parts(raw, body_start, end, boundary.encode("latin-1"), depth)
+    entity.charset_label = _parameter(content_type, "charset", defects)
+    if headers.get_content_maintype() != "multipart":
+        return entity
+    if depth >= MAX_DEPTH:
+        defects.append(
+            f"multipart parts nested deeper than {MAX_DEPTH} levels are left as they are"
+        )
+        return entity
+    boundary = _boundary(content_type, defects)
+    if boundary is not None:
+        entity.parts = _split_parts(raw, body_start, end, boundary, depth, defects)
+        if not entity.parts:
+            defects.append(f"no part of a multipart is delimited by its boundary {boundary!a}")
     return entity
 
 
-def _split_parts(raw: bytes, start: int, end: int, boundary: bytes, depth: int) -> list[Entity]:
+def _content_type(headers: Message) -> Message:
+    """A message holding only the Content-Type field, its bytes that are not ASCII as the
+    Latin-1 characters of the same value: ``email`` would turn those into U+FFFD, and a
+    boundary must be matched byte for byte."""
+    holder = Message()
+    for name, value in headers.raw_items():
+        if name.lower() == "content-type":
+            holder["Content-Type"] = value.encode("ascii", "surrogateescape").decode("latin-1")
+            break
+    return holder
+
+
+def _parameter(content_type: Message, name: str, defects: list[str]) -> str | None:
+    try:
+        value = content_type.get_param(name)
+        if isinstance(value, tuple):
+            value = collapse_rfc2231_value(value)
+    except _PARAMETER_ERRORS:
+        defects.append(f"the Content-Type {name} parameter cannot be read")
+        return None
+    return None if value is None else str(value)
+
+
+def _boundary(content_type: Message, defects: list[str]) -> bytes | None:
+    """The boundary's bytes as written, or None (with a defect) when there is none."""
+    text = _parameter(content_type, "boundary", defects)
+    if not text:
+        defects.append("a multipart part has no boundary; its parts are left as they are")
+        return None
+    try:
+        boundary = text.encode("latin-1")
+    except UnicodeEncodeError:  # decoded from RFC 2231's charset'language'value form
+        boundary = text.encode("utf-8")
+    if _BOUNDARY.fullmatch(boundary) is None:
+        defects.append(
+            f"the multipart boundary {boundary!a} is not one RFC 2046 allows; "
+            "its parts were found as written"
+        )
+    return boundary
+
+
+def _split_parts(
+    raw: bytes, start: int, end: int, boundary: bytes, depth: int, defects: list[str]
+) -> list[Entity]:
     """Parts between ``--boundary`` lines; the line break before a delimiter belongs to it."""
     delimiter = re.compile(
         rb"(?:^|\r?\n)--" + re.escape(boundary) + rb"(--)?[ \t]*(?=\r?\n|$)", re.M
@@ -86,11 +159,11 @@ def _split_parts(raw: bytes, start: int, end: int, boundary: bytes, depth: int) 
     part_start: int | None = None
     for match in delimiter.finditer(raw, start, end):
         if part_start is not None:
-            parts.append(parse_entity(raw, part_start, match.start(), depth + 1))
+            parts.append(parse_entity(raw, part_start, match.start(), depth + 1, defects=defects))
         if match.group(1):  # closing delimiter: the rest is epilogue
             return parts
         line_end = raw.find(b"\n", match.end(), end)
         part_start = end if line_end == -1 else line_end + 1
     if part_start is not None and part_start < end:  # no closing delimiter: last part runs on
-        parts.append(parse_entity(raw, part_start, end, depth + 1))
+        parts.append(parse_entity(raw, part_start, end, depth + 1, defects=defects))
     return parts

@@ -38,7 +38,10 @@ from urllib.parse import quote
 from inkling.instrument.hosts import HostError, parse_host
 
 _REFERENCE = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[A-Za-z][A-Za-z0-9]*;?)")
-_LEGACY_NAMES = sorted((n for n in html5 if not n.endswith(";")), key=len, reverse=True)
+# The names that may stand without ";", longest first so the longest one is matched.
+_LEGACY_NAME = re.compile(
+    "|".join(sorted((n for n in html5 if not n.endswith(";")), key=len, reverse=True))
+)
 _TAB_NEWLINE = re.compile(r"[\t\n\r]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _STRIP = "".join(chr(c) for c in range(0x21))
@@ -57,13 +60,14 @@ _MAX_PORT = 65535
 # An http(s) URL that is already what a browser requests: "//", a host name of letters,
 # digits and hyphens whose labels do not start with xn-- and whose last label starts with
 # a letter (so it is no IPv4 address), a port of up to four digits, then printable ASCII
-# that no component would escape (no space, ", ', <, >, `, {, }, backslash). Each label
-# ends at its dot, so the pattern cannot backtrack.
+# that no component would escape (no space, ", ', <, >, `, {, }, backslash). Possessive
+# quantifiers: the pattern never backtracks (a host with a trailing dot goes the careful
+# way, which is right too).
 PLAIN_WEB_URL = re.compile(
     r"[hH][tT][tT][pP][sS]?://"
-    r"(?:(?![xX][nN]--)[A-Za-z0-9-]+\.)*(?![xX][nN]--)[A-Za-z][A-Za-z0-9-]*\.?"
+    r"(?![xX][nN]--)(?:[A-Za-z0-9-]++\.(?![xX][nN]--))*+[A-Za-z][A-Za-z0-9-]*+"
     r"(?::[0-9]{1,4})?"
-    r"(?:[/?#][!#-&(-;=?-\[\]-_a-z|~]*)?"
+    r"(?:[/?#][!#-&(-;=?-\[\]-_a-z|~]*+)?"
 )
 
 
@@ -86,14 +90,14 @@ def _decode_reference(match: re.Match[str]) -> str:
         if body.startswith("#") or body in html5:
             return unescape(match.group(0))
         return match.group(0)
-    following = match.string[match.end() : match.end() + 1]
-    for name in _LEGACY_NAMES:
-        if body.startswith(name):
-            rest = body[len(name) :] or following
-            if rest[:1] == "=" or rest[:1].isalnum():
-                return match.group(0)  # legacy rule for attributes: leave as written
-            return html5[name] + body[len(name) :]
-    return match.group(0)
+    legacy = _LEGACY_NAME.match(body)
+    if legacy is None:
+        return match.group(0)
+    name = legacy.group(0)
+    rest = body[len(name) :] or match.string[match.end() : match.end() + 1]
+    if rest[:1] == "=" or rest[:1].isalnum():
+        return match.group(0)  # legacy rule for attributes: leave as written
+    return html5[name] + body[len(name) :]
 
 
 def clean_url(href: str) -> str:
