@@ -91,6 +91,8 @@ PIXEL_STYLE = (
 class HtmlResult:
     html: bytes
     warnings: list[str] = field(default_factory=list)
+    #: What is malformed in the part (bytes its charset cannot carry), one sentence each.
+    defects: list[str] = field(default_factory=list)
 
 
 # Hidden from sight, from screen readers and from the keyboard, in every client: no
@@ -143,8 +145,8 @@ def _rewrite_transcoded(
 ) -> HtmlResult:
     text = encoding.decode(data)
     if text is None:
-        warning = f"HTML is not valid {encoding.name}; left untracked"
-        return HtmlResult(data, warnings=[warning])
+        defect = f"an HTML part is not valid {encoding.name}"
+        return HtmlResult(data, warnings=[f"{defect}; left untracked"], defects=[defect])
     # surrogatepass: a lone surrogate that UTF-16 carried goes through and back as it was
     result = _Rewriter(text.encode("utf-8", "surrogatepass"), UTF8, links).run(pixel)
     result.html = encoding.encode(result.html.decode("utf-8", "surrogatepass"))

@@ -125,6 +125,7 @@ def _instrument_html(
         return []
     rewritten = rewrite_html(body, encoding, links, pixel=pixel)
     result.warnings.extend(rewritten.warnings)
+    result.defects.extend(rewritten.defects)
     if rewritten.html == body:
         return []
     return _replace_body(raw, leaf, rewritten.html, result)
@@ -141,9 +142,9 @@ def _instrument_text(
         return []
     text = encoding.decode(body)
     if text is None:
-        result.warnings.append(
-            f"a text/plain part is not valid {encoding.name} (its charset); left untracked"
-        )
+        defect = f"a text/plain part is not valid {encoding.name}"
+        result.defects.append(defect)
+        result.warnings.append(f"{defect}; left untracked")
         return []
     rewritten = encoding.encode(rewrite_text(text, links, read=encoding.reread))
     if rewritten == body:

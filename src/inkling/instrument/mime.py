@@ -28,9 +28,10 @@ _HEADER_LINE = re.compile(rb"[!-9;-~]+[ \t]*:")
 _PARSER = BytesHeaderParser(policy=compat32)
 # RFC 2046, section 5.1.1: 1 to 70 bchars, the last not a space.
 _BOUNDARY = re.compile(rb"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]")
-# What reading a header parameter can raise on hostile input (a charset in RFC 2231 form
-# that names no codec, bytes that are not ASCII, ...).
-_PARAMETER_ERRORS = (LookupError, UnicodeError, ValueError, MessageError)
+# What reading a header parameter can raise on hostile input: a charset in RFC 2231 form
+# that names no codec, bytes that are not ASCII, and a TypeError from email's
+# decode_params when "name*=" and "name*0*=" are mixed (a CPython bug).
+_PARAMETER_ERRORS = (LookupError, UnicodeError, ValueError, TypeError, MessageError)
 MAX_DEPTH = 20
 
 
@@ -120,13 +121,20 @@ def _content_type(headers: Message) -> Message:
 
 
 def _parameter(content_type: Message, name: str, defects: list[str]) -> str | None:
+    """A Content-Type parameter's value; one in RFC 2231 form whose charset cannot decode
+    it is taken as written (still %-encoded), with a defect; "" (which names no charset
+    and no boundary) when the parameters cannot be read at all."""
     try:
         value = content_type.get_param(name)
-        if isinstance(value, tuple):
-            value = collapse_rfc2231_value(value)
     except _PARAMETER_ERRORS:
         defects.append(f"the Content-Type {name} parameter cannot be read")
-        return None
+        return ""
+    if isinstance(value, tuple):
+        try:
+            return str(collapse_rfc2231_value(value))
+        except _PARAMETER_ERRORS:
+            defects.append(f"the Content-Type {name} parameter cannot be read in its own charset")
+            return str(value[2])
     return None if value is None else str(value)
 
 
