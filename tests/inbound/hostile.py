@@ -63,11 +63,13 @@ def unclosed_styles(n: int) -> bytes:
 
 
 def sender_spaces(n: int) -> bytes:
-    """ "MAIL FROM:", a long run of spaces, the sender: the sender-side check split the
-    run between its two ``\\s*`` every way. The sender is never a failed recipient."""
+    """A "from", a long run of spaces, then a word: the sender-side check ("MAIL FROM:<a@b>")
+    split the run between its two ``\\s*`` every way for each address after it. The
+    sender after "MAIL FROM:" is never a failed recipient; the address after the relay is."""
     body = b"Delivery to the following recipient failed permanently:\r\n\r\n"
-    transcript = b"MAIL FROM:" + b" " * n + b"<sender@help.example>\r\n"
-    return _text(body + transcript + b"RCPT TO:<ana@customer.example>\r\n550 5.1.1 unknown")
+    sender = b"MAIL FROM:" + b" " * n + b"<sender@help.example>\r\n"
+    relay = b"from" + b" " * n + b"mx.customer.example: <ana@customer.example> 550 5.1.1 unknown"
+    return _text(body + sender + relay)
 
 
 def listed_spaces(n: int) -> bytes:
