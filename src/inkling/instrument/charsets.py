@@ -38,6 +38,7 @@ _ASCII_WHITESPACE = "\t\n\x0c\r "
 # RFC 2978's mime-charset: at most 40 of these characters. A label that is not one is no
 # charset name at all (a NUL, a space, a quote...).
 _MIME_CHARSET = re.compile(r"[A-Za-z0-9!#$%&'+\-^_`{}~]{1,40}")
+_LONGEST_LABEL = 64  # 40 characters, and room for the whitespace a label may come with
 # Python text codecs that are not character sets: they transform text, or fail on purpose.
 _NOT_CHARSETS = frozenset(
     {"charmap", "idna", "punycode", "raw_unicode_escape", "unicode_escape", "undefined"}
@@ -100,9 +101,15 @@ class Encoding:
 UTF8 = Encoding("UTF-8", "utf-8")
 
 
-@lru_cache(maxsize=256)
 def lookup(label: str) -> Encoding | None:
     """The encoding ``label`` names (see the module docstring), or None."""
+    if len(label) > _LONGEST_LABEL:
+        return None  # no charset name is this long: do not keep it in the cache
+    return _lookup(label)
+
+
+@lru_cache(maxsize=256)
+def _lookup(label: str) -> Encoding | None:
     key = label.strip(_ASCII_WHITESPACE).lower()
     found = standard_labels().get(key)
     if found is not None:

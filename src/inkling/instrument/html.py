@@ -66,7 +66,7 @@ _SCAN = re.compile(
     + _ANY_ATTRIBUTE
     + rb"*+[\s/]*+>)"
     rb"|(?P<oddlink>" + _LINK_TAG_NAME + rb")"
-    rb"|(?P<cond>!--\[if[^\]>]*\]>)"
+    rb"|(?P<cond>!--\[if[^\]>]*+\]>)"
     rb"|(?P<comment>!--)"
     rb"|(?P<raw>" + b"|".join(_RAW_TEXT) + rb")(?=[\s/>])"
     rb"|(?P<body>/body)(?=[\s/>])"
@@ -75,8 +75,8 @@ _SCAN = re.compile(
 _DQ, _SQ, _UQ = (_SCAN.groupindex[name] for name in ("dq", "sq", "uq"))
 _COMMENT_END = re.compile(rb"--!?>")
 _ATTRIBUTE = re.compile(
-    rb"""[\s/]*(?:(?P<end>>)|(?P<name>[^\s"'>/=][^\s"'>/=]*)"""
-    rb"""(?:\s*=\s*(?:"(?P<dq>[^"]*)"|'(?P<sq>[^']*)'|(?P<uq>[^\s>]*)))?)"""
+    rb"""[\s/]*+(?:(?P<end>>)|(?P<name>[^\s"'>/=][^\s"'>/=]*+)"""
+    rb"""(?:\s*+=\s*+(?:"(?P<dq>[^"]*+)"|'(?P<sq>[^']*+)'|(?P<uq>[^\s>]*+)))?)"""
 )
 _RAW_END = {name: re.compile(rb"</" + name + rb"[\s/>]") for name in _RAW_TEXT}
 _UNSEEN = b"unseen"  # not None: None caches "leave this href alone"

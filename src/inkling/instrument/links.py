@@ -32,6 +32,7 @@ PIXEL_PATH, CLICK_PATH, HONEYPOT_PATH = PIXEL_PREFIX, CLICK_PREFIX, HONEYPOT_PRE
 # the host.
 MAX_TRACKER_URL = 8000
 _SHOWN = 80  # characters of a link quoted in a warning
+_MAX_WARNINGS = 100  # links named one by one; the rest are counted
 _TOO_LONG = f"its tracker URL would be over {MAX_TRACKER_URL} bytes, more than proxies accept"
 
 
@@ -100,12 +101,22 @@ class MessageLinks:
         return tracked
 
     def _refuse(self, url: str, reason: str) -> None:
-        """Leave a link as written, and say so once per link."""
-        if url not in self._refused:
-            self._refused.add(url)
-            shown = url if len(url) <= _SHOWN else url[:_SHOWN] + "..."
-            # ascii(): the link came from outside, and the warning goes to a terminal
-            self.warnings.append(f"link {shown!a} left untracked: {reason}")
+        """Leave a link as written, and say so once per link (for the first hundred)."""
+        if url in self._refused:
+            return
+        self._refused.add(url)
+        if len(self._refused) > _MAX_WARNINGS:
+            return
+        shown = url if len(url) <= _SHOWN else url[:_SHOWN] + "..."
+        # ascii(): the link came from outside, and the warning goes to a terminal
+        self.warnings.append(f"link {shown!a} left untracked: {reason}")
+
+    def report(self) -> list[str]:
+        """The warnings, with a count of the links refused past the hundredth."""
+        more = len(self._refused) - _MAX_WARNINGS
+        if more <= 0:
+            return list(self.warnings)
+        return [*self.warnings, f"{more} more links left untracked"]
         return None
 
     def pixel_url(self) -> str:

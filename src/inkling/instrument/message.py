@@ -110,7 +110,7 @@ def instrument_message(
         result.warnings.append(f"the message had no Message-ID; added {message_id}")
     result.message_id = message_id
     result.mime = header_insert + _splice(raw, replacements)
-    result.warnings.extend(links.warnings)
+    result.warnings.extend(links.report())
     return result
 
 

@@ -53,7 +53,7 @@ _USERINFO_SAFE = "".join(c for c in _PRINTABLE if c not in '"#<>?`{}/:;=@[\\]^|'
 _PATH_SAFE = "".join(c for c in _PRINTABLE if c not in '"#<>?`{}')
 _QUERY_SAFE = "".join(c for c in _PRINTABLE if c not in "\"#<>'")
 _FRAGMENT_SAFE = "".join(c for c in _PRINTABLE if c not in '"<>`')
-_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):")
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*+):")
 _AUTHORITY_END = re.compile(r"[/\\?#]")
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 _MAX_PORT = 65535
