@@ -8,7 +8,7 @@ to the realistic traffic of ``bench/traffic.py``.
 ``inkling serve``, so the ratio Inkling/bare isolates what Inkling adds per hit (decoding
 the token, building the event, the group-commit wait) from what the server itself costs.
 Run as a script, it *is* ``inkling serve`` with this app swapped in for Inkling's, so it
-gets exactly the ``uvicorn.run`` settings of ``src/inkling/cli.py``, whatever they become::
+gets exactly the ``uvicorn.run`` settings of ``inkling serve``, whatever they become::
 
     INKLING_DATA_DIR=/tmp/bare .venv/bin/python bench/bare_gif.py serve --port 8081
 
@@ -19,12 +19,9 @@ Inkling's app (granian: ``granian --interface asgi --working-dir bench bare_gif:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from inkling.tracker import TRANSPARENT_GIF
-
-if TYPE_CHECKING:
-    from inkling.services import Services
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -80,22 +77,22 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
                 return
 
 
-def _bare_app(services: Services, *_args: Any, **_kwargs: Any) -> Any:
-    """Stands in for ``inkling.server.build_app`` (whatever else it is given, e.g. the
-    companions of ``inkling serve``): the services are opened but unused."""
-    return app
-
-
 def main() -> None:
     """``inkling serve`` (its options, its ``uvicorn.run`` call) serving :func:`app`.
-    (``serve`` imports ``build_app`` from ``inkling.server`` when it runs, so replacing it
-    there swaps the app.)"""
-    import inkling.cli
-    import inkling.server
 
-    if not hasattr(inkling.server, "build_app"):
-        raise SystemExit("inkling.server has no build_app: update bench/bare_gif.py")
-    inkling.server.build_app = _bare_app  # type: ignore[assignment]
+    ``serve`` looks ``uvicorn.run`` up when it calls it, so replacing it here swaps the app
+    at the very last moment, whatever Inkling builds before (the services and the journal
+    are opened, but nothing runs them: the lifespan is this app's)."""
+    import uvicorn
+
+    import inkling.cli
+
+    run = uvicorn.run
+
+    def run_bare(_inkling_app: Any, *args: Any, **kwargs: Any) -> None:
+        run(app, *args, **kwargs)
+
+    uvicorn.run = run_bare  # type: ignore[assignment]
     inkling.cli.main()
 
 

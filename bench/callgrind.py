@@ -53,7 +53,8 @@ class Callgrind:
 
     def __init__(self, out_dir: Path, name: str) -> None:
         self._out_dir = out_dir
-        self._stem = f"callgrind-{name}"
+        # glob() below must see the stem as plain text: no brackets, no stars
+        self._stem = "callgrind-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-")
         self._seen: set[Path] = set()
         out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -88,6 +89,8 @@ class Callgrind:
         """Dump now; the instructions counted since the last dump (or ``start``)."""
         self.control(pid, "-d")
         fresh = [p for p in self._dumps() if p not in self._seen]
+        if not fresh:
+            raise RuntimeError(f"callgrind_control -d {pid} wrote no dump in {self._out_dir}")
         self._seen.update(fresh)
         by_thread: dict[tuple[int, int], int] = {}
         for path in fresh:

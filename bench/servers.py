@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import http.client
+import importlib
 import json
 import signal
 import socket
@@ -18,7 +19,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from wrk import WrkResult
 
@@ -32,12 +33,21 @@ HOST = "127.0.0.1"
 
 def inkling_app() -> ASGIApp:
     """Inkling's ASGI app as ``inkling serve`` builds it (settings from ``INKLING_*``), for
-    servers that import an app factory, e.g. ``granian --factory servers:inkling_app``."""
+    servers that import an app factory, e.g. ``granian --factory servers:inkling_app``:
+    the node of ``inkling.root`` since the journal, ``build_app`` of ``inkling.server``
+    before it (looked up by name, so this file works with both)."""
     from inkling.config import load_settings
-    from inkling.server import build_app
-    from inkling.services import Services
 
-    return build_app(Services.open(load_settings()))
+    settings = load_settings()
+    try:
+        root = importlib.import_module("inkling.root")
+    except ImportError:
+        build_app = importlib.import_module("inkling.server").build_app
+        services = importlib.import_module("inkling.services").Services.open(settings)
+        return cast("ASGIApp", build_app(services))
+    node = root.node(settings, root.open_services(settings))
+    node.open()
+    return cast("ASGIApp", node.app())
 
 
 def progress(line: str) -> None:

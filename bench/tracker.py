@@ -200,6 +200,7 @@ class Setup:
     script: Path | None
     supported_durability: bool
     urls: list[str | None]  # database per Inkling server to start, in order of need
+    config: Path  # an empty inkling.toml: every server runs on the defaults and INKLING_*
     counter: int = 0
     pairs: list[tuple[Target, list[Target]]] = field(default_factory=list)
 
@@ -220,7 +221,10 @@ def make_setup(args: argparse.Namespace, tmp: Path, urls: list[str | None]) -> S
     if traffic.name != "single":
         script = tmp / "traffic.lua"
         traffic.write_lua(script)
-    return Setup(tmp, key_dir / KEY_FILE, traffic, script, durability_supported(), urls)
+    config = tmp / "inkling.toml"
+    config.write_text("# empty: the benchmark's servers run on the defaults and INKLING_*\n")
+    supported = durability_supported()
+    return Setup(tmp, key_dir / KEY_FILE, traffic, script, supported, urls, config)
 
 
 def inkling_target(setup: Setup, server: str, mode: str | None, label: str) -> Target:
@@ -230,7 +234,7 @@ def inkling_target(setup: Setup, server: str, mode: str | None, label: str) -> T
     shutil.copy2(setup.key_file, data_dir / setup.key_file.name)
     env = _clean_env() | {
         "INKLING_DATA_DIR": str(data_dir),
-        "INKLING_CONFIG": str(setup.tmp / "no-such-inkling.toml"),
+        "INKLING_CONFIG": str(setup.config),
     }
     if mode is not None:
         env["INKLING_DURABILITY"] = mode
@@ -250,7 +254,7 @@ def bare_target(setup: Setup, server: str, label: str) -> Target:
     bare_dir = setup.tmp / f"bare-data-{label}-{server}"
     env = _clean_env() | {
         "INKLING_DATA_DIR": str(bare_dir),
-        "INKLING_CONFIG": str(setup.tmp / "no-such-inkling.toml"),
+        "INKLING_CONFIG": str(setup.config),
     }
     port = free_port()
     log = setup.tmp / f"{label}-bare-{server}.log"
@@ -395,11 +399,25 @@ def _pinned_to(cpu: str | None) -> Iterator[None]:
         os.sched_setaffinity(0, before)
 
 
-def count_instructions(
-    target: Target, setup: Setup, args: argparse.Namespace, baseline: int
-) -> dict[str, Any]:
-    """Instructions per hit of ``target`` (a fresh server) under callgrind (step 5)."""
-    probe = callgrind.Callgrind(setup.tmp / "callgrind", target.name.replace("@", "-"))
+@dataclass
+class CountedRun:
+    """What one server did under callgrind: the warm-up and counted hits, and the
+    instructions of the answering phase and of the deferred work after it (None: the
+    server has no journal)."""
+
+    pid: int
+    warm: counted.Counted
+    hits: counted.Counted
+    answering: callgrind.Phase
+    deferred: callgrind.Phase | None = None
+    readyz_polls: int = 0
+    loaded_while_answering: int | None = None  # journal events loaded meanwhile
+
+
+def run_counted(target: Target, setup: Setup, args: argparse.Namespace) -> CountedRun:
+    """Step 5 for ``target`` (a fresh server): start it under callgrind, warm it up, count
+    ``--hits`` answers, then the deferred work until its journal is loaded."""
+    probe = callgrind.Callgrind(setup.tmp / "callgrind", target.name)
     requests = setup.traffic.requests(f"{HOST}:{target.port}")
     target.start(args.server_cpu, wrap=probe.wrap([]))
     try:
@@ -409,54 +427,70 @@ def count_instructions(
             warm = counted.send(
                 HOST, target.port, requests, args.callgrind_warmup, args.connections
             )
-        has_journal = target.wait_loaded() is not None
+        before = target.wait_loaded()
         probe.start(pid)
         with _pinned_to(args.wrk_cpu):
             hits = counted.send(
                 HOST, target.port, requests, args.hits, args.connections, start=warm.answers
             )
-        answering = probe.dump(pid)
-        deferred, polls = None, target.readyz_calls
-        if has_journal:  # polled seldom: each /readyz is counted with the deferred work
+        run = CountedRun(pid, warm, hits, probe.dump(pid))
+        if before is not None:  # polled seldom: each /readyz is counted with the deferred work
+            polls = target.readyz_calls
+            after = target.journal() or before
+            loaded = after["journal"]["loaded_events"] - before["journal"]["loaded_events"]
+            run.loaded_while_answering = loaded
             target.wait_loaded(poll=2.0)
-            deferred = probe.dump(pid)
-        polls = target.readyz_calls - polls
+            run.deferred = probe.dump(pid)
+            run.readyz_polls = target.readyz_calls - polls
         probe.stop(pid)
     finally:
         target.stop(timeout=300)
-    window = [requests[(warm.answers + i) % len(requests)] for i in range(hits.answers)]
+    return run
+
+
+def count_instructions(
+    target: Target, setup: Setup, args: argparse.Namespace, baseline: int
+) -> dict[str, Any]:
+    """Instructions per hit of ``target`` (a fresh server) under callgrind, and whether
+    every hit sent was stored."""
+    run = run_counted(target, setup, args)
+    hits = run.hits.answers
+    requests = setup.traffic.requests("-")
+    window = [requests[(run.warm.answers + i) % len(requests)] for i in range(hits)]
     clicks = sum(r.startswith(b"GET /t/c/") for r in window)
+    main_thread = run.answering.by_thread.get((run.pid, 1), 0)
     result: dict[str, Any] = {
-        "hits": hits.answers,
-        "clicks_share": round(clicks / hits.answers, 3) if hits.answers else None,
-        "failures": hits.failures + warm.failures,
-        "seconds": round(hits.seconds, 1),
-        "response_path": round(answering.total / hits.answers),
+        "hits": hits,
+        "clicks_share": round(clicks / hits, 3),
+        "failures": run.hits.failures + run.warm.failures,
+        "seconds": round(run.hits.seconds, 1),
+        "response_path": round(run.answering.total / hits),
+        "response_path_event_loop": round(main_thread / hits),
         # callgrind's thread numbers (1 is the main thread: the event loop), and a child
         # process's pid before its own
         "response_path_by_thread": {
-            (str(thread) if proc == pid else f"{proc}:{thread}"): round(count / hits.answers)
-            for (proc, thread), count in sorted(answering.by_thread.items())
+            (str(thread) if proc == run.pid else f"{proc}:{thread}"): round(count / hits)
+            for (proc, thread), count in sorted(run.answering.by_thread.items())
         },
         "stopped_cleanly": target.stopped_cleanly,
     }
-    if deferred is not None:
-        result["readyz_polls"] = polls
     if target.app == "bare":
         result["all_in"] = result["response_path"]  # it defers nothing
-    elif deferred is None:
+    elif run.deferred is None:
         result["all_in"] = None
         result["all_in_skipped"] = NO_JOURNAL
     else:
-        result["all_in"] = round((answering + deferred).total / hits.answers)
+        result["all_in"] = round((run.answering + run.deferred).total / hits)
+        result["loaded_while_answering"] = run.loaded_while_answering
+        result["readyz_polls"] = run.readyz_polls
     if target.app == "inkling":
+        sent = run.warm.answers + hits
         events = _count_events(target.database_url or "") - baseline
-        result["events"] = events
-        result["sent"] = warm.answers + hits.answers
-        result["durable_ok"] = events == warm.answers + hits.answers
+        result |= {"events": events, "sent": sent, "durable_ok": events == sent}
+    all_in = result["all_in"]
     progress(
         f"{target.name}: {result['response_path']:,} instructions/hit answering, "
-        f"all-in {result['all_in'] if result['all_in'] is not None else 'skipped'}"
+        f"all-in {'skipped' if all_in is None else f'{all_in:,}'}"
     )
     return result
 
