@@ -87,8 +87,9 @@ def addresses_on_one_line(n: int) -> bytes:
 
 
 def address_lines(n: int) -> bytes:
-    """One address a line: each one looked back at every earlier line for context."""
-    lines = b"\r\n".join(b"  user%d@customer.example" % i for i in range(n))
+    """An address a line, each after a word (not a list entry): each one looked back at
+    every earlier line for failure words around it."""
+    lines = b"\r\n".join(b"  see user%d@customer.example" % i for i in range(n))
     return _text(b"Delivery to the following recipients failed:\r\n\r\n" + lines)
 
 
@@ -99,9 +100,9 @@ def failure_lines(n: int) -> bytes:
 
 
 def encoded_words(n: int) -> bytes:
-    """A subject of ``=?a?q?x`` never closed, then a real encoded word: the stdlib's
-    decoder scanned to the end from every "=?" (quadratic)."""
-    subject = b"Subject: " + b"=?a?q?x" * n + b" =?utf-8?q?Undelivered?= Mail"
+    """A subject of a real encoded word, then ``=?a?q?x`` never closed: the stdlib's
+    decoder scanned to the end of the line from every "=?" (quadratic)."""
+    subject = b"Subject: =?utf-8?q?Undelivered?= Mail " + b"=?a?q?x" * n
     headers = NOTICE.replace(b"Subject: Undelivered Mail Returned to Sender", subject)
     return _text(FAILED, headers=headers)
 
@@ -208,32 +209,38 @@ def oversized(n: int) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class Case:
-    """A hostile mail and the size of it that the behaviour test and the bench use."""
+    """A hostile mail and the size of it that the behaviour test and the bench use.
+
+    ``n`` is chosen so that at ``10 n`` the rules still read all of it (under the size
+    budget of ``budget.py``): the bench then measures the rules, not the cut. ``crosses``
+    names the budget a case is meant to cross at ``10 n`` instead.
+    """
 
     build: Callable[[int], bytes]
     n: int
+    crosses: str = ""
 
 
 CASES: dict[str, Case] = {
     "returned_marker": Case(returned_marker, 2_500),
     "failure_angle": Case(failure_angle, 2_000),
     "unclosed_tags": Case(unclosed_tags, 3_000),
-    "unclosed_styles": Case(unclosed_styles, 1_000),
-    "sender_spaces": Case(sender_spaces, 5_000),
-    "listed_spaces": Case(listed_spaces, 5_000),
+    "unclosed_styles": Case(unclosed_styles, 800),
+    "sender_spaces": Case(sender_spaces, 3_000),
+    "listed_spaces": Case(listed_spaces, 3_000),
     "addresses_on_one_line": Case(addresses_on_one_line, 200),
-    "address_lines": Case(address_lines, 200),
-    "failure_lines": Case(failure_lines, 100),
+    "address_lines": Case(address_lines, 180),
+    "failure_lines": Case(failure_lines, 90),
     "encoded_words": Case(encoded_words, 200),
     "long_report_field": Case(long_report_field, 1_000),
-    "folded_report_field": Case(folded_report_field, 500),
-    "content_type_semicolons": Case(content_type_semicolons, 1_000),
-    "nested_parts": Case(nested_parts, 6),
+    "folded_report_field": Case(folded_report_field, 450),
+    "content_type_semicolons": Case(content_type_semicolons, 1_000, "Content-* field"),
+    "nested_parts": Case(nested_parts, 2),
     "many_parts": Case(many_parts, 50),
-    "comment_from": Case(comment_from, 2_000),
+    "comment_from": Case(comment_from, 1_500),
     "long_header_line": Case(long_header_line, 300),
     "space_run": Case(space_run, 2_000),
-    "return_phrases": Case(return_phrases, 100),
-    "references": Case(references, 100),
-    "oversized": Case(oversized, 100),
+    "return_phrases": Case(return_phrases, 70),
+    "references": Case(references, 75),
+    "oversized": Case(oversized, 100, "message"),
 }

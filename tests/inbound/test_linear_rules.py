@@ -135,16 +135,34 @@ def test_a_return_date_after_many_return_phrases_is_found() -> None:
     assert (parsed.autoreply.kind, parsed.autoreply.until) == ("vacation", "2026-12-03")
 
 
-def test_the_parent_is_the_last_of_a_long_references_field() -> None:
-    count = 2_000  # 36 KB of message ids: more than one header value's budget
-    parsed = _parse("references", count)
-    assert parsed.kind == "reply"
-    assert parsed.in_reply_to == f"<m{count - 1}@help.example>"
-
-
 def test_the_defects_of_one_message_are_bounded() -> None:
     part = b"--b\r\nContent-Type: text/plain\r\nno header separator here\r\n"
     raw = hostile.NOTICE + b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
     parsed = parse_message(raw + b"".join(part.replace(b"here", b"%d" % i) for i in range(500)))
     assert len(parsed.defects) <= budget.DEFECTS
     assert all(len(d) <= budget.DEFECT_CHARS for d in parsed.defects)
+
+
+def test_what_the_budget_leaves_unread_is_said() -> None:
+    parsed = _parse("oversized", 10 * CASES["oversized"].n)
+    assert "a text part is longer than 64 KiB: only its first 65,536 characters were read" in (
+        parsed.defects
+    )
+    long_from = _parse("comment_from", 3 * budget.HEADER_CHARS)
+    assert long_from.defects == (
+        "the 'From' header is longer than 16 Ki characters: only its start was read",
+    )
+    long_report = _parse("folded_report_field", 13_500)
+    assert long_report.defects == (
+        "a report is longer than 64 Ki characters: only its start was read",
+    )
+    assert _recipients(long_report) == (ANA,)
+
+
+def test_a_references_field_past_the_budget_is_read_from_its_end() -> None:
+    parsed = _parse("references", 3_000)  # 56 KB of message ids
+    assert parsed.kind == "reply"
+    assert parsed.in_reply_to == "<m2999@help.example>"
+    assert parsed.defects == (
+        "the 'References' header is longer than 16 Ki characters: only its end was read",
+    )

@@ -18,6 +18,8 @@ boundary (and recurses once per nesting level).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from email.message import Message
 
 from inkling.inbound import charsets
 
@@ -133,6 +135,29 @@ def _field_end(raw: bytes, start: int) -> int:
         position = newline + 1
         if raw[position : position + 1] not in (b" ", b"\t"):
             return position
+
+
+def unread(part: Message, *, headers: bool = True) -> Iterator[str]:
+    """A defect for each thing of ``part`` that the rules read only the start of: a text
+    part over ``PART_CHARS`` (as decoded bytes), a header value over ``HEADER_CHARS``
+    (unless ``headers`` is false: a report's field block is read whole)."""
+    for name, value in part.raw_items() if headers else ():
+        if len(str(value)) > HEADER_CHARS:
+            end = "end" if name.lower() == "references" else "start"  # see thread.parent
+            yield (
+                f"the {name[:40]!r} header is longer than {HEADER_CHARS // 1024} Ki characters: "
+                f"only its {end} was read"
+            )
+    if part.get_content_maintype() == "text" and not part.is_multipart():
+        try:
+            data = part.get_payload(decode=True)
+        except (ValueError, TypeError, AssertionError):
+            return
+        if isinstance(data, bytes) and len(data) > PART_CHARS:
+            yield (
+                f"a text part is longer than {PART_CHARS // 1024} KiB: "
+                f"only its first {PART_CHARS:,} characters were read"
+            )
 
 
 def defects(found: list[str]) -> tuple[str, ...]:

@@ -61,16 +61,12 @@ def load(raw: bytes) -> tuple[Message, list[str]]:
     """
     trimmed, defects = budget.trim(raw)
     message = email.message_from_bytes(trimmed, policy=compat32)
+    fields: set[int] = set()  # the field blocks of reports: read whole, not as headers
     for part in walk(message):
         defects.extend(_describe(defect) for defect in part.defects)
-        problem = charsets.problem(part)
-        if problem:
-            defects.append(problem)
-        defects.extend(words.problems(part))
-        if _boundary_not_ascii(part):
-            defects.append(
-                "a multipart boundary is not ASCII (RFC 2046 §5.1.1): its parts were not found"
-            )
+        defects.extend(_part_problems(part, headers=id(part) not in fields))
+        if part.get_content_type() in REPORT_TYPES:
+            fields.update(id(block) for block in children(part))
     if _too_deep(message):
         defects.append(f"parts nested more than {MAX_DEPTH} deep were not read")
     if not raw.strip():
@@ -78,6 +74,25 @@ def load(raw: bytes) -> tuple[Message, list[str]]:
     elif not message.keys():
         defects.append("no header fields found: not a mail message")
     return message, defects
+
+
+def _part_problems(part: Message, *, headers: bool) -> Iterator[str]:
+    """What is wrong with one part, or cut from it, beside what the stdlib noticed."""
+    problem = charsets.problem(part)
+    if problem:
+        yield problem
+    if headers:
+        yield from words.problems(part)
+    yield from budget.unread(part, headers=headers)
+    if part.get_content_type() in REPORT_TYPES and _report_length(part) > budget.PART_CHARS:
+        size = budget.PART_CHARS // 1024
+        yield f"a report is longer than {size} Ki characters: only its start was read"
+    if _boundary_not_ascii(part):
+        yield "a multipart boundary is not ASCII (RFC 2046 §5.1.1): its parts were not found"
+
+
+def _report_length(part: Message) -> int:
+    return sum(len(str(value)) for block in children(part) for _, value in block.raw_items())
 
 
 def _too_deep(message: Message, depth: int = 0) -> bool:
