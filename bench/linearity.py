@@ -266,6 +266,13 @@ def isolation_cost(rounds: int) -> dict[str, Any]:
                     parse(raw)
                 wall[name].append((time.perf_counter() - w) / len(raws))
                 cpu[name].append((time.process_time() - c) / len(raws))
+        tiny = b"In-Reply-To: <a@help.example>\r\n\r\nthanks\r\n"
+        trips: list[float] = []
+        for _ in range(rounds):
+            w = time.perf_counter()
+            for _ in range(200):
+                parser.parse(tiny)
+            trips.append((time.perf_counter() - w) / 200)
     hop = statistics.median(wall["isolated"]) - statistics.median(wall["in_process"])
 
     def ms(values: list[float]) -> dict[str, float]:
@@ -281,6 +288,7 @@ def isolation_cost(rounds: int) -> dict[str, Any]:
         "wall_ms_per_message": {k: ms(v) for k, v in wall.items()},
         "caller_cpu_ms_per_message": {k: ms(v) for k, v in cpu.items()},
         "hop_ms_per_message (median wall, isolated - in_process)": round(hop * 1000, 3),
+        "round_trip_ms (a 40-byte reply, wall)": ms(trips),
     }
 
 
