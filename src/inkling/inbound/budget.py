@@ -149,9 +149,10 @@ def unread(part: Message, *, headers: bool = True) -> Iterator[str]:
                 f"only its {end} was read"
             )
     if part.get_content_maintype() == "text" and not part.is_multipart():
-        try:
-            data = part.get_payload(decode=True)
-        except (ValueError, TypeError, AssertionError):
+        try:  # decoded bytes are never more than the bytes written, so most need no decoding
+            written = len(part.get_payload(decode=False))
+            data = part.get_payload(decode=True) if written > PART_CHARS else None
+        except (LookupError, UnicodeError, ValueError, TypeError, AssertionError):
             return
         if isinstance(data, bytes) and len(data) > PART_CHARS:
             yield (

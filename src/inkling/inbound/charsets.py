@@ -72,7 +72,8 @@ def problem(part: Message) -> str | None:
         return "the charset parameter cannot be read: read as UTF-8, else Latin-1"
     if written is None:
         return None
-    named = declared(part)
+    # as get_content_charset reads it (it parses the field again, so only for RFC 2231)
+    named = written.lower() if isinstance(written, str) and written.isascii() else declared(part)
     if named is not None and text_codec(named) is not None:
         return None
     shown = written[2] if isinstance(written, tuple) else written
