@@ -99,6 +99,22 @@ def failure_lines(n: int) -> bytes:
     return _text(line * n + b"    ana\r\n")
 
 
+def bare_names(n: int) -> bytes:
+    """Failure sentences each followed by a bare name, and a returned mail received "for"
+    as many addresses: each name sorted the whole envelope to find its domain."""
+    notice = b"Your message could not be delivered to the following recipients:\r\n\r\n"
+    body = b"".join(notice + b"    user%d\r\n\r\n" % i for i in range(n))
+    received = b"".join(
+        b"Received: from a by b for <user%d@customer.example>; 1 Dec 2026\r\n" % i for i in range(n)
+    )
+    return (
+        NOTICE + b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain\r\n\r\n" + body + b"--b\r\n"
+        b"Content-Type: message/rfc822\r\n\r\n" + received + b"From: agent@help.example\r\n"
+        b"To: team@help.example\r\n\r\nhello\r\n--b--\r\n"
+    )
+
+
 def encoded_words(n: int) -> bytes:
     """A subject of a real encoded word, then ``=?a?q?x`` never closed: the stdlib's
     decoder scanned to the end of the line from every "=?" (quadratic)."""
@@ -231,6 +247,7 @@ CASES: dict[str, Case] = {
     "addresses_on_one_line": Case(addresses_on_one_line, 200),
     "address_lines": Case(address_lines, 180),
     "failure_lines": Case(failure_lines, 90),
+    "bare_names": Case(bare_names, 70),
     "encoded_words": Case(encoded_words, 200),
     "long_report_field": Case(long_report_field, 1_000),
     "folded_report_field": Case(folded_report_field, 450),

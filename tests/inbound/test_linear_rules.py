@@ -69,6 +69,12 @@ def test_a_bare_name_after_many_failure_sentences_gets_the_notices_domain() -> N
     assert _recipients(_parse("failure_lines")) == ("ana@example.net",)
 
 
+def test_bare_names_get_the_domain_the_returned_mail_was_received_for() -> None:
+    count = CASES["bare_names"].n
+    expected = tuple(f"user{i}@customer.example" for i in range(count))
+    assert _recipients(_parse("bare_names")) == expected
+
+
 def test_an_encoded_subject_after_unclosed_words_is_decoded() -> None:
     parsed = _parse("encoded_words")
     assert "subject of a failure notice" in parsed.evidence

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import HeaderParser
@@ -314,6 +315,7 @@ def _bare_recipients(message: Message, lines: _Lines, envelope: set[str]) -> lis
     the failure sentence; qualified from the returned mail's envelope, else with the
     organisation domain of the notice's sender."""
     rules = bounce_rules()
+    qualify = _qualifier(message, envelope)
     out: list[str] = []
     for index, line in enumerate(lines.text):
         if not rules.failure.search(flat(line)):
@@ -326,16 +328,24 @@ def _bare_recipients(message: Message, lines: _Lines, envelope: set[str]) -> lis
             match = _BARE_LOCAL.match(later)
             if not later[:1].isspace() or not match or "@" in later.split()[0]:
                 break
-            out.append(_qualify(match.group(1), message, envelope))
+            out.append(qualify(match.group(1)))
     return addresses.unique(a for a in out if a)
 
 
-def _qualify(local: str, message: Message, envelope: set[str]) -> str:
+def _qualifier(message: Message, envelope: set[str]) -> Callable[[str], str]:
+    """A local part to a full address: the returned mail's envelope address with that
+    local part (the first in sorted order), else at the notice sender's organisation.
+    Both are looked up once, not once a name (the envelope may hold thousands)."""
+    by_local: dict[str, str] = {}
     for address in sorted(envelope):
-        if address.split("@", 1)[0] == local.lower():
-            return address
+        by_local.setdefault(address.split("@", 1)[0], address)
     sender = addresses.in_header(mime.header(message, "From"))
-    if not sender:
-        return ""
-    domain = sender[0].rsplit("@", 1)[1]
-    return f"{local}@{addresses.organisation_domain(domain)}"
+    domain = addresses.organisation_domain(sender[0].rsplit("@", 1)[1]) if sender else None
+
+    def qualify(local: str) -> str:
+        found = by_local.get(local.lower())
+        if found is not None:
+            return found
+        return f"{local}@{domain}" if domain else ""
+
+    return qualify
