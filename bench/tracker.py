@@ -198,7 +198,6 @@ class Setup:
     key_file: Path
     traffic: Traffic
     script: Path | None
-    supported_durability: bool
     urls: list[str | None]  # database per Inkling server to start, in order of need
     config: Path  # an empty inkling.toml: every server runs on the defaults and INKLING_*
     counter: int = 0
@@ -223,8 +222,7 @@ def make_setup(args: argparse.Namespace, tmp: Path, urls: list[str | None]) -> S
         traffic.write_lua(script)
     config = tmp / "inkling.toml"
     config.write_text("# empty: the benchmark's servers run on the defaults and INKLING_*\n")
-    supported = durability_supported()
-    return Setup(tmp, key_dir / KEY_FILE, traffic, script, supported, urls, config)
+    return Setup(tmp, key_dir / KEY_FILE, traffic, script, urls, config)
 
 
 def inkling_target(setup: Setup, server: str, mode: str | None, label: str) -> Target:
