@@ -50,6 +50,7 @@ def pg_database_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def _pg_store(pg_database_url: str) -> Iterator[Store]:
     store = Store(pg_database_url)
+    store.database.ensure_schema()
     yield store
     store.close()
 
@@ -60,8 +61,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'inkling.db'}"
     store: Store = request.getfixturevalue("_pg_store")
-    with store.engine.begin() as connection:
-        connection.execute(text("TRUNCATE events, verdict_changes, links, messages"))
+    with store.database.engine.begin() as connection:
+        connection.execute(
+            text("TRUNCATE events, verdict_changes, journal_progress, deliveries, links, messages")
+        )
     return store.url
 
 

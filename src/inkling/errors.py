@@ -6,10 +6,17 @@
     ├── KeyStoreError        the token key file is missing, unreadable or corrupt
     ├── InstrumentError      a message cannot be instrumented (not MIME, too large, ...)
     ├── HitError             a hit to classify is malformed (a bad JSON line)
-    ├── RangesError          a file of published IP ranges cannot be read
+    ├── RangesError          published IP ranges cannot be read or fetched
     ├── RelayError           the SMTP relay cannot prepare or sign a message
     ├── RequestError         an API request is malformed (names the field at fault)
-    └── StoreError           the database refused or could not be reached
+    ├── JournalError         a hit cannot be made durable in the journal (disk full, failing)
+    ├── ImapError            the IMAP server broke the protocol or refused us
+    │   └── ImapStateError   the poller's saved state file is unreadable
+    └── StoreError           the database refused an operation
+        ├── StoreUnavailable the database cannot be reached or cannot write now (down,
+        │                    restarting, locked, disk full): try again later
+        ├── StoreConflict    the operation conflicts with what is stored
+        │   └── DuplicateMessage  a copy with that Message-ID and recipient is registered
         ├── UnknownMessage   no message with that id or Message-ID
         └── AmbiguousMessage a Message-ID went out as several copies (one per recipient)
 
@@ -60,8 +67,34 @@ class RequestError(InklingError):
         self.message = message
 
 
+class JournalError(InklingError):
+    """A batch of hits could not be written to the journal; none of it is acknowledged."""
+
+
+class ImapError(InklingError):
+    """The IMAP server broke the protocol or refused a command."""
+
+
+class ImapStateError(ImapError):
+    """The IMAP poller's state file cannot be read or written."""
+
+
 class StoreError(InklingError):
-    """The database refused an operation or could not be reached."""
+    """The database refused an operation. A bug or a schema problem raises this class
+    itself; the subclasses say what a caller can do about it."""
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or cannot write now: it is down or restarting, the
+    network is cut, it is locked or its disk is full. Nothing was changed; try later."""
+
+
+class StoreConflict(StoreError):
+    """The operation conflicts with what is stored (a unique key); nothing was changed."""
+
+
+class DuplicateMessage(StoreConflict):
+    """A copy with this Message-ID and recipient is already registered."""
 
 
 class UnknownMessage(StoreError):

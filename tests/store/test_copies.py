@@ -9,8 +9,9 @@ from alembic.config import Config
 from sqlalchemy import create_engine, text
 
 from inkling.errors import AmbiguousMessage, StoreError, UnknownMessage
-from inkling.store import MessageRecord, Store
-from inkling.store.database import MIGRATIONS
+from inkling.model import MessageRecord
+from inkling.store import Store
+from inkling.store.engine import MIGRATIONS
 from inkling.tokens import new_message_id
 
 MESSAGE_ID = "<thread-7@acme.example>"
@@ -32,32 +33,34 @@ def _copy(recipient: str, **extra: object) -> MessageRecord:
 
 def test_copies_share_a_message_id_and_are_told_apart(store: Store) -> None:
     ann, bob = _copy("ann@example.com"), _copy("bob@example.com", untracked="not tracked")
-    store.register_messages([(ann, ["https://a.example/"]), (bob, [])])
-    assert store.find_messages("thread-7@acme.example") == sorted([ann, bob], key=lambda c: c.id)
-    assert store.find_message(bob.id) == bob
-    assert store.find_message(MESSAGE_ID, recipient="Bob@Example.com") == bob
+    store.messages.register_all([(ann, ["https://a.example/"]), (bob, [])])
+    assert store.messages.copies_of("thread-7@acme.example") == sorted(
+        [ann, bob], key=lambda c: c.id
+    )
+    assert store.messages.find(bob.id) == bob
+    assert store.messages.find(MESSAGE_ID, recipient="Bob@Example.com") == bob
     with pytest.raises(AmbiguousMessage, match=f"2 copies.*{ann.id} to ann@example.com"):
-        store.find_message(MESSAGE_ID)
+        store.messages.find(MESSAGE_ID)
     with pytest.raises(UnknownMessage):
-        store.find_message(MESSAGE_ID, recipient="carol@example.com")
+        store.messages.find(MESSAGE_ID, recipient="carol@example.com")
 
 
 def test_same_copy_twice_is_refused_and_nothing_of_the_batch_is_kept(store: Store) -> None:
-    store.register_message(_copy("ann@example.com"), [])
+    store.messages.register(_copy("ann@example.com"), [])
     carol = _copy("carol@example.com")
     with pytest.raises(StoreError, match="already registered"):
-        store.register_messages([(carol, []), (_copy("ann@example.com"), [])])
-    assert [c.recipient for c in store.find_messages(MESSAGE_ID)] == ["ann@example.com"]
+        store.messages.register_all([(carol, []), (_copy("ann@example.com"), [])])
+    assert [c.recipient for c in store.messages.copies_of(MESSAGE_ID)] == ["ann@example.com"]
 
 
 def test_relayed_and_forgotten(store: Store) -> None:
     ann, bob = _copy("ann@example.com"), _copy("bob@example.com")
-    store.register_messages([(ann, ["https://a.example/"]), (bob, ["https://b.example/"])])
-    store.mark_relayed([ann.id], 1_790_000_005)
-    store.forget_messages([bob.id])
-    assert store.find_message(MESSAGE_ID).relayed_at == 1_790_000_005
-    assert store.message_links(bob.id) == []
-    assert store.message_links(ann.id) == ["https://a.example/"]
+    store.messages.register_all([(ann, ["https://a.example/"]), (bob, ["https://b.example/"])])
+    store.messages.mark_relayed([ann.id], 1_790_000_005)
+    store.messages.forget([bob.id])
+    assert store.messages.find(MESSAGE_ID).relayed_at == 1_790_000_005
+    assert store.messages.links(bob.id) == []
+    assert store.messages.links(ann.id) == ["https://a.example/"]
 
 
 def test_migration_0003_keeps_existing_messages_and_links(database_url: str) -> None:
@@ -66,11 +69,8 @@ def test_migration_0003_keeps_existing_messages_and_links(database_url: str) -> 
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":  # the shared test database is at head
-            connection.execute(
-                text(
-                    "DROP TABLE IF EXISTS links, messages, events, verdict_changes, alembic_version"
-                )
-            )
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
         config.attributes["connection"] = connection
         command.upgrade(config, "0002")
     with engine.begin() as connection:
@@ -89,11 +89,13 @@ def test_migration_0003_keeps_existing_messages_and_links(database_url: str) -> 
     engine.dispose()
     store = Store(database_url)
     try:
-        old = store.find_message("<old@acme.example>")
+        old = store.messages.find("<old@acme.example>")
         assert (old.recipient, old.untracked, old.relayed_at) == ("", None, None)
-        assert store.message_links(old.id) == ["https://old.example/"]
-        store.register_messages([(_copy("ann@example.com"), []), (_copy("bob@example.com"), [])])
+        assert store.messages.links(old.id) == ["https://old.example/"]
+        store.messages.register_all(
+            [(_copy("ann@example.com"), []), (_copy("bob@example.com"), [])]
+        )
         with pytest.raises(StoreError):
-            store.register_message(_copy("ann@example.com"), [])
+            store.messages.register(_copy("ann@example.com"), [])
     finally:
         store.close()

@@ -1,5 +1,48 @@
-"""Persistence: SQLAlchemy Core tables, Alembic migrations, and the queries Inkling runs."""
+"""Persistence: the only package that speaks SQL.
 
-from inkling.store.database import MessageRecord, Store
+:class:`Store` is one database with its parts: ``messages`` (sent copies and their links)
+and ``events`` (events, verdict history, the journal's load progress). Tables are
+SQLAlchemy Core (``schema.py``), migrated by Alembic on first use (``engine.py``).
+"""
 
-__all__ = ["MessageRecord", "Store"]
+from __future__ import annotations
+
+from inkling.store.deliveries import Claim, ClaimState, Deliveries
+from inkling.store.engine import Database
+from inkling.store.events import EventLoader, Events, SegmentProgress
+from inkling.store.messages import Messages
+
+
+class Store:
+    """A database holding sent copies, their links and their events.
+
+    Making one connects to nothing: the first operation does, and migrates the schema if
+    it is behind. Every error is a :class:`inkling.errors.StoreError`.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.database = Database(url)
+        self.messages = Messages(self.database)
+        self.events = Events(self.database)
+        #: Claims on copies being delivered (the relay and the sending API).
+        self.deliveries = Deliveries(self.database)
+
+    @property
+    def url(self) -> str:
+        return self.database.url
+
+    def close(self) -> None:
+        self.database.close()
+
+
+__all__ = [
+    "Claim",
+    "ClaimState",
+    "Database",
+    "Deliveries",
+    "EventLoader",
+    "Events",
+    "Messages",
+    "SegmentProgress",
+    "Store",
+]

@@ -53,21 +53,26 @@ links = Table(
 events = Table(
     "events",
     metadata,
-    Column(
-        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    ),
+    # Given when the event is recorded (the journal's segment and position, or random for
+    # mail), so loading the same event twice is a no-op and history can point at it.
+    Column("id", String(32), primary_key=True),
     Column("message", String(20), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("link", Integer),
     Column("ts", Float, nullable=False),
     Column("sent_at", BigInteger),
-    Column("ip", String(64)),
-    Column("user_agent", Text),
     Column("method", String(8), nullable=False),
-    Column("headers", Text, nullable=False, default="{}"),
+    Column("ip", String(64)),
+    # The published network of the whole address, looked up before it was truncated:
+    # '' looked up and in none, NULL never looked up (mail, imports).
+    Column("network", String(32)),
+    Column("user_agent", Text),
+    Column("evidence", Text, nullable=False, default="{}"),  # a hit's request headers
+    Column("details", Text, nullable=False, default="{}"),  # what a returned mail said
     Column("verdict", String(16), nullable=False, default="unknown"),
     Column("agent", String(64)),
     Column("reasons", Text, nullable=False, default="[]"),
+    Column("leanings", Text, nullable=False, default="[]"),  # where each reason points
     Index("ix_events_message_ts", "message", "ts"),
 )
 
@@ -77,12 +82,46 @@ verdict_changes = Table(
     Column(
         "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     ),
+    Column("event", String(32), nullable=False),
     Column("message", String(20), nullable=False),
-    Column("event_ts", Float, nullable=False),
-    Column("kind", String(16), nullable=False),
+    Column("previous", String(16), nullable=False),
+    Column("previous_agent", String(64)),
     Column("verdict", String(16), nullable=False),
     Column("agent", String(64)),
     Column("reasons", Text, nullable=False),
     Column("changed_at", Float, nullable=False),
-    Index("ix_verdict_changes_message", "message", "event_ts"),
+    Index("ix_verdict_changes_message", "message"),
+)
+
+# How far each journal segment has been loaded: updated in the same transaction as the
+# events it moved, so a crash between that commit and the segment's removal loads nothing
+# twice.
+journal_progress = Table(
+    "journal_progress",
+    metadata,
+    Column("segment", String(16), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("next_index", BigInteger, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+# A copy the relay or the sending API is delivering now: claimed (committed) before
+# anything is sent, so two attempts never send the same copy and a restart knows what a
+# dead process left half done. ``state``: "claimed", then "committing" just before the
+# final dot of DATA. A row lives only while its delivery is unsettled: once the upstream
+# has the copy, ``messages.relayed_at`` says so and the row goes (so no second table keeps
+# the recipient's address); a refused copy's row goes with its record.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("message_id", Text, primary_key=True),
+    Column("recipient", Text, primary_key=True),  # the copy's recipient(s), lowercase
+    Column("copy", String(20), nullable=False),  # the Inkling id of the attempt's copy
+    Column("state", String(16), nullable=False),
+    # The process delivering it (host, pid, a nonce) and until when its claim holds
+    # without news: a claim whose holder is gone is released, or settled if it reached
+    # "committing".
+    Column("holder", Text, nullable=False),
+    Column("lease_until", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
 )

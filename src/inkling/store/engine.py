@@ -1,0 +1,236 @@
+"""The database connection: one engine, its schema brought up to date on first use, and
+every driver error translated into Inkling's own at this edge.
+
+Nothing connects when a :class:`Database` is made, so a server starts (and answers pixels
+and links from its keys and journal) while the database is down; the first operation that
+reaches the database checks the schema and migrates it then.
+
+Errors, as :mod:`inkling.errors` draws them: a database that cannot be reached or cannot
+write now (refused, restarting, locked, disk full) is :class:`StoreUnavailable`; a unique
+key is :class:`StoreConflict`; anything else (a bug, a schema out of step) is
+:class:`StoreError`. Callers catch those, never SQLAlchemy's or a driver's.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import exc as sa_exc
+
+from inkling.errors import StoreConflict, StoreError, StoreUnavailable
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+#: The newest migration: a database at this revision needs no Alembic at all.
+HEAD_REVISION = "0005"
+CONNECT_TIMEOUT_SECONDS = 5
+
+# SQLite result codes (``sqlite3.Error.sqlite_errorname``) that mean "not now" rather than
+# "wrong": another writer holds the lock, the disk is full or failing, the file is gone.
+_SQLITE_NOT_NOW = (
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_FULL",
+    "SQLITE_IOERR",
+    "SQLITE_CANTOPEN",
+    "SQLITE_READONLY",
+    "SQLITE_NOMEM",
+    "SQLITE_PROTOCOL",
+)
+# PostgreSQL SQLSTATE classes that mean the same: connection exception, insufficient
+# resources (disk full, too many connections), operator intervention (shutting down,
+# cannot connect now), system error, and a transaction rolled back by a deadlock or a
+# serialization failure (safe to try again).
+_POSTGRES_NOT_NOW = ("08", "53", "57", "58", "40")
+
+
+class Database:
+    """One database, reached through one SQLAlchemy engine."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.dialect = url.split(":", 1)[0].split("+", 1)[0]
+        try:
+            self.engine = _create_engine(url)
+        except (sa_exc.SQLAlchemyError, ValueError, ImportError) as exc:
+            raise StoreError(f"cannot use the database {redact(url)}: {first_line(exc)}") from exc
+        self._schema_ready = False
+        self._schema_lock = threading.Lock()
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A connection in a transaction, committed at the end of the block."""
+        with self.translated():
+            self.ensure_schema()
+            with self.engine.begin() as connection:
+                yield connection
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        """A connection for reading."""
+        with self.translated():
+            self.ensure_schema()
+            with self.engine.connect() as connection:
+                yield connection
+
+    @contextmanager
+    def translated(self) -> Iterator[None]:
+        """Run the block with database errors turned into StoreError subclasses."""
+        try:
+            yield
+        except StoreError:
+            raise
+        except Exception as exc:
+            translated = translate(exc, self.url)
+            if translated is None:
+                raise
+            raise translated from exc
+
+    def ensure_schema(self) -> None:
+        """Bring the schema to the newest revision, once per process (idempotent)."""
+        if self._schema_ready:
+            return
+        with self._schema_lock, self.translated():
+            if self._schema_ready:
+                return
+            self._make_sqlite_directory()
+            if self._revision() != HEAD_REVISION:
+                self.migrate()
+            self._schema_ready = True
+
+    def migrate(self) -> None:
+        """Run Alembic's migrations up to the newest revision."""
+        from alembic import command  # here: loading Alembic costs a command 0.3 s
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.translated(), self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def ping(self) -> None:
+        """Raise StoreUnavailable unless the database answers now."""
+        with self.translated(), self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def raw_connection(self) -> Any:
+        """A driver (DB-API) connection from the pool, schema checked, for hot loops that
+        skip SQLAlchemy's per-statement work. The caller translates its errors
+        (:meth:`translated`) and closes it."""
+        with self.translated():
+            self.ensure_schema()
+            return self.engine.raw_connection()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _make_sqlite_directory(self) -> None:
+        """SQLite makes its file, not the directory it goes in."""
+        if self.dialect == "sqlite":
+            path = self.url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+    def _revision(self) -> str | None:
+        with self.engine.connect() as connection:
+            try:
+                row = connection.execute(text("SELECT version_num FROM alembic_version"))
+                found = row.scalar_one_or_none()
+            except sa_exc.DBAPIError as exc:
+                if _is_not_now(exc.orig):
+                    raise
+                return None  # no table yet: a new database
+        return str(found) if found is not None else None
+
+
+def translate(exc: BaseException, url: str) -> StoreError | None:
+    """The StoreError for a SQLAlchemy or driver exception, or None if it is neither."""
+    where = redact(url)
+    original = exc.orig if isinstance(exc, sa_exc.DBAPIError) else exc
+    if isinstance(exc, sa_exc.IntegrityError) or _dbapi_class(original) == "IntegrityError":
+        return StoreConflict(f"the database refused a duplicate: {first_line(original)}")
+    if isinstance(exc, sa_exc.DisconnectionError | sa_exc.TimeoutError) or _is_not_now(original):
+        return StoreUnavailable(f"the database {where} is unavailable: {first_line(original)}")
+    if isinstance(exc, sa_exc.SQLAlchemyError) or _dbapi_class(original) is not None:
+        return StoreError(f"the database {where} refused an operation: {first_line(original)}")
+    return None
+
+
+def _is_not_now(error: BaseException | None) -> bool:
+    """Whether a driver error means the database cannot do it now (as opposed to never)."""
+    if error is None:
+        return False
+    if isinstance(error, OSError | ConnectionError | TimeoutError):
+        return True
+    name = getattr(error, "sqlite_errorname", None)
+    if name is not None:
+        return any(str(name).startswith(code) for code in _SQLITE_NOT_NOW)
+    sqlstate = getattr(error, "sqlstate", None)
+    if sqlstate:
+        return str(sqlstate)[:2] in _POSTGRES_NOT_NOW
+    # Errors with no SQLSTATE from a PostgreSQL driver come from the connection itself
+    # (refused, reset, timed out); an InterfaceError means the connection is gone.
+    return _dbapi_class(error) in ("OperationalError", "InterfaceError")
+
+
+def _dbapi_class(error: BaseException | None) -> str | None:
+    """The PEP 249 exception class ``error`` is an instance of (by name), if any."""
+    if error is None:
+        return None
+    for cls in type(error).__mro__:
+        if cls.__name__ in _PEP_249 and cls.__module__.split(".")[0] in ("sqlite3", "psycopg"):
+            return cls.__name__
+    return None
+
+
+_PEP_249 = (
+    "IntegrityError",
+    "OperationalError",
+    "InterfaceError",
+    "DataError",
+    "ProgrammingError",
+    "InternalError",
+    "NotSupportedError",
+    "DatabaseError",
+    "Error",
+)
+
+
+def _create_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(
+        url, pool_pre_ping=True, connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    # 64 MiB of page cache (the default is 2): the loader inserts into an index on
+    # (message, time), whose pages it touches all over
+    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.close()
+
+
+def redact(url: str) -> str:
+    """The URL without a password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+    return url
+
+
+def first_line(exc: BaseException | None) -> str:
+    said = str(exc).strip() if exc is not None else ""
+    return said.splitlines()[0] if said else type(exc).__name__
