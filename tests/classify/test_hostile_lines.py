@@ -128,11 +128,6 @@ def test_the_command_reports_hostile_lines_and_judges_the_rest(data_dir: Path) -
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.classify splits its input with str.splitlines() and decodes it with "
-    "errors='replace'; it should read it with classify.lines.read_lines",
-)
 def test_the_command_keeps_a_line_with_a_line_separator_in_a_string(data_dir: Path) -> None:
     inside = json.dumps({**PERSON, "ua": PERSON["ua"] + "\u2028"}, ensure_ascii=False)
     hits = data_dir.parent / "separator.jsonl"

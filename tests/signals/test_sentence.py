@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from inkling.classify.signatures import UserAgents
-from inkling.events.model import Event, EventKind, Verdict
+from inkling.model import Event, EventKind, InklingId, Verdict, agent_or_none, new_event_id
 from inkling.signals.sentence import sentence
 
 OUTLOOK = "Mozilla/4.0 (compatible; ms-office; MSOffice 16; Microsoft Outlook 16.0.17928; Pro)"
 
 
 def _event(kind: EventKind, verdict: Verdict, agent: str | None, **fields: object) -> Event:
-    return Event("m" * 20, kind, 1.0, "GET", verdict=verdict, agent=agent, **fields)  # type: ignore[arg-type]
+    return Event(
+        new_event_id(),
+        InklingId("m" * 20),
+        kind,
+        1.0,
+        "GET",
+        verdict=verdict,
+        agent=agent_or_none(agent),
+        **fields,  # type: ignore[arg-type]
+    )
 
 
 def test_people_first_then_what_machines_did() -> None:

@@ -18,8 +18,8 @@ _DAY = 86400
 #: 100 on 2022-05-03 and 140 on 2025-06-24, 28.7 days apart (chromiumdash.appspot.com
 #: schedule, whattrainisitnow.com). Edge follows Chrome's numbers.
 _RELEASES = (
-    (re.compile(r"(?:Chrome|CriOS|Edg|EdgA|EdgiOS)/(\d+)\."), 140, 1756771200, 31.3),
-    (re.compile(r"(?:Firefox|FxiOS)/(\d+)\."), 140, 1750723200, 28.7),
+    (re.compile(r"(?:Chrome|CriOS|Edg|EdgA|EdgiOS)/(\d{1,6})\."), 140, 1756771200, 31.3),
+    (re.compile(r"(?:Firefox|FxiOS)/(\d{1,6})\."), 140, 1750723200, 28.7),
 )
 _RETIRED = re.compile(r"MSIE \d|Trident/")
 #: Browsers that ship an older Chromium on purpose: their Chrome token is no clue.

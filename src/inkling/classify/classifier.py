@@ -19,15 +19,9 @@ from inkling.classify.hit import Hit, Judgement
 from inkling.classify.ranges import Networks
 from inkling.classify.sequence import HUMAN_AT, MACHINE_AT, sequence_evidence, upgrades
 from inkling.classify.signatures import UserAgents
+from inkling.model import Agent, EventKind, Verdict, fallback_agent
 
-HUMAN, MACHINE, UNKNOWN = "human", "machine", "unknown"
-#: The agent named when the evidence says machine or person but not which.
-FALLBACK_AGENT = {
-    (MACHINE, "open"): "script",
-    (MACHINE, "click"): "scanner",
-    (HUMAN, "open"): "mail_client",
-    (HUMAN, "click"): "browser",
-}
+HUMAN, MACHINE, UNKNOWN = Verdict.HUMAN, Verdict.MACHINE, Verdict.UNKNOWN
 
 
 class Classifier:
@@ -42,8 +36,9 @@ class Classifier:
         """A classifier using the ranges an operator installed in ``data_dir``, if any."""
         return cls(networks=Networks.load(data_dir / "ranges"))
 
-    def facts(self, hit: Hit) -> Facts:
-        return hit_facts(hit, self.user_agents, self.networks)
+    def facts(self, hit: Hit, *, network: str | None = None) -> Facts:
+        """What ``hit`` says by itself; ``network`` as in :func:`hit_facts`."""
+        return hit_facts(hit, self.user_agents, self.networks, network=network)
 
     def judge(self, message_facts: Sequence[Facts]) -> list[Judgement]:
         """Judgements for the hits of one message, in the order given."""
@@ -91,7 +86,7 @@ def _default() -> Classifier:
     return Classifier()
 
 
-def verdict_for(score: float) -> str:
+def verdict_for(score: float) -> Verdict:
     if score >= MACHINE_AT:
         return MACHINE
     if score <= HUMAN_AT:
@@ -110,10 +105,11 @@ def _judgement(kind: str, evidence: tuple[Evidence, ...]) -> Judgement:
         ordered = sorted(evidence, key=lambda e: direction * e.weight)
     else:
         ordered = sorted(evidence, key=lambda e: -abs(e.weight))
-    return Judgement(verdict, _agent(verdict, kind, ordered), _reasons(ordered))
+    reasons = _reasons(ordered)
+    return Judgement(verdict, _agent(verdict, kind, ordered), reasons, _leanings(ordered, reasons))
 
 
-def _agent(verdict: str, kind: str, ordered: list[Evidence]) -> str | None:
+def _agent(verdict: Verdict, kind: str, ordered: list[Evidence]) -> Agent | None:
     """The agent named by the strongest evidence for the verdict, else by neutral
     evidence (Yahoo's proxy), else the usual one for the verdict."""
     sign = {MACHINE: 1, HUMAN: -1, UNKNOWN: 0}[verdict]
@@ -123,7 +119,20 @@ def _agent(verdict: str, kind: str, ordered: list[Evidence]) -> str | None:
     for e in ordered:
         if e.agent is not None and e.weight == 0:
             return e.agent
-    return FALLBACK_AGENT.get((verdict, kind))
+    return fallback_agent(verdict, EventKind(kind))
+
+
+def _leanings(ordered: list[Evidence], reasons: tuple[str, ...]) -> tuple[str, ...]:
+    """Where each reason points: the sign of its evidence's weight (a reason given twice
+    points where its first, strongest, use does)."""
+    weight: dict[str, float] = {}
+    for e in ordered:
+        weight.setdefault(e.reason, e.weight)
+    return tuple(_leaning(weight[r]) for r in reasons)
+
+
+def _leaning(weight: float) -> str:
+    return "machine" if weight > 0 else "person" if weight < 0 else "neither"
 
 
 def _reasons(ordered: list[Evidence]) -> tuple[str, ...]:

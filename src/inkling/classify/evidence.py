@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import NamedTuple
 
 from inkling.classify.browsers import staleness
 from inkling.classify.hit import Hit
-from inkling.classify.ranges import Networks
+from inkling.classify.ranges import Networks, parse_address
 from inkling.classify.signatures import Signature, UserAgents
+from inkling.model import Agent
 
 PREFETCH_HEADERS = ("purpose", "sec-purpose", "x-purpose", "x-moz")
 PREFETCH_WORDS = ("prefetch", "preview", "prerender")
@@ -22,10 +24,10 @@ DATA_CENTRES = frozenset({"microsoft", "amazon", "google", "googlebot"})
 
 #: What each published network says about a hit, by kind: (weight, agent, reason).
 #: A click through Private Relay says nothing: real Safari users come that way.
-NETWORK_EVIDENCE: dict[tuple[str, str], tuple[float, str | None, str]] = {
+NETWORK_EVIDENCE: dict[tuple[str, str], tuple[float, Agent | None, str]] = {
     ("apple_relay", "open"): (
         1.5,
-        "apple_mpp",
+        Agent.APPLE_MPP,
         "the address is in Apple's iCloud Private Relay egress ranges, "
         "through which Mail Privacy Protection fetches",
     ),
@@ -37,15 +39,15 @@ NETWORK_EVIDENCE: dict[tuple[str, str], tuple[float, str | None, str]] = {
     ("google", "open"): (1.0, None, "the address is in Google's published ranges"),
     ("google", "click"): (
         2.0,
-        "scanner",
+        Agent.SCANNER,
         "the address is in Google's published ranges (its cloud), not a person's network",
     ),
-    ("googlebot", "open"): (4.0, "script", "the address is in Google's crawler ranges"),
-    ("googlebot", "click"): (4.0, "script", "the address is in Google's crawler ranges"),
+    ("googlebot", "open"): (4.0, Agent.SCRIPT, "the address is in Google's crawler ranges"),
+    ("googlebot", "click"): (4.0, Agent.SCRIPT, "the address is in Google's crawler ranges"),
     ("microsoft", "open"): (1.0, None, "the address is in Microsoft's published ranges"),
     ("microsoft", "click"): (
         2.0,
-        "scanner:safelinks",
+        Agent.SAFELINKS,
         "the address is in Microsoft's published ranges, "
         "where Defender Safe Links opens links to check them",
     ),
@@ -56,7 +58,7 @@ NETWORK_EVIDENCE: dict[tuple[str, str], tuple[float, str | None, str]] = {
     ),
     ("amazon", "click"): (
         2.0,
-        "scanner",
+        Agent.SCANNER,
         "the address is in Amazon Web Services' ranges: a server, not a person's network",
     ),
 }
@@ -68,7 +70,7 @@ class Evidence(NamedTuple):
 
     weight: float
     reason: str
-    agent: str | None = None
+    agent: Agent | None = None
 
 
 _Add = Callable[[Evidence], None]
@@ -86,43 +88,85 @@ class Facts:
     score: float = 0.0  # the sum of the evidence's weights, set once it is all in
 
 
-def hit_facts(hit: Hit, user_agents: UserAgents, networks: Networks) -> Facts:
-    """Everything ``hit`` says by itself."""
-    signature = user_agents.lookup(hit.ua, hit.kind) if hit.ua else None
-    network, source = networks.locate(hit.ip) if hit.ip else (None, None)
-    facts = Facts(hit, signature, network, source)
-    add = facts.evidence.append
-    if hit.honeypot:
-        add(Evidence(8, "followed the hidden link that no person can see or reach"))
-    _user_agent(hit, signature, add)
-    if hit.method == "HEAD":
-        add(Evidence(6, "a HEAD request, which asks about the resource without fetching it"))
-    if hit.headers and _prefetch(hit.headers):
-        add(Evidence(6, "the request says it is a prefetch, made before anyone looks", "prefetch"))
-    if network is not None:
-        _network(hit, network, signature, networks.snapshot, add)
-    _timing(hit, network, add)
+def hit_facts(
+    hit: Hit, user_agents: UserAgents, networks: Networks, *, network: str | None = None
+) -> Facts:
+    """Everything ``hit`` says by itself. ``network`` is the published network of the
+    hit's whole address when it was looked up before the address was truncated ("": in
+    none); without it, ``hit.ip`` is looked up.
+
+    What a hit says apart from its timing depends on few things that repeat (its user
+    agent, kind, method, network, a prefetch header, the day), so that part is worked out
+    once per combination (:func:`_standing`); only the timing is new for every hit."""
+    if network is None:
+        network, source = networks.locate(hit.ip) if hit.ip else (None, None)
+    else:
+        network = network or None
+        source = network or (_source_of(hit.ip) if hit.ip else None)
+    prefetch = bool(hit.headers) and _prefetch(hit.headers)
+    day = int(hit.ts // 86400) if hit.ua else 0
+    signature, standing = _standing(
+        user_agents, networks.snapshot, hit.ua, hit.kind, network, hit.method, prefetch,
+        hit.honeypot, day,
+    )  # fmt: skip
+    facts = Facts(hit, signature, network, source, list(standing))
+    if hit.kind == "click" and hit.sent_at is not None:
+        _timing(hit, network, facts.evidence.append)
     facts.score = sum(e.weight for e in facts.evidence)
     return facts
 
 
-def _user_agent(hit: Hit, signature: Signature | None, add: _Add) -> None:
-    if not hit.ua or not hit.ua.strip():
+@lru_cache(maxsize=8192)
+def _standing(
+    user_agents: UserAgents,
+    snapshot: str,
+    ua: str | None,
+    kind: str,
+    network: str | None,
+    method: str,
+    prefetch: bool,
+    honeypot: bool,
+    day: int,
+) -> tuple[Signature | None, tuple[Evidence, ...]]:
+    """The signature and the evidence of a hit that do not depend on its exact time."""
+    signature = user_agents.lookup(ua, kind) if ua else None
+    found: list[Evidence] = []
+    add = found.append
+    if honeypot:
+        add(Evidence(8, "followed the hidden link that no person can see or reach"))
+    _user_agent(ua, day * 86400.0, signature, add)
+    if method == "HEAD":
+        add(Evidence(6, "a HEAD request, which asks about the resource without fetching it"))
+    if prefetch:
+        add(
+            Evidence(
+                6, "the request says it is a prefetch, made before anyone looks", Agent.PREFETCH
+            )
+        )
+    if network is not None:
+        _network(kind, network, signature, snapshot, add)
+    return signature, tuple(found)
+
+
+def _user_agent(ua: str | None, day: float, signature: Signature | None, add: _Add) -> None:
+    if not ua or not ua.strip():
         add(Evidence(4, "no user agent: a program, not a mail client or browser"))
         return
     if signature is None:
         return
     add(Evidence(signature.weight, signature.reason, signature.agent))
-    if signature.agent == "browser":
-        stale = staleness(hit.ua, hit.ts)
+    if signature.agent is Agent.BROWSER:
+        stale = staleness(ua, day)
         if stale is not None:
             add(Evidence(1.5, stale + "; people's browsers update themselves"))
 
 
-def _network(hit: Hit, network: str, signature: Signature | None, snapshot: str, add: _Add) -> None:
-    if network == "google" and signature is not None and signature.agent == "gmail_proxy":
+def _network(
+    kind: str, network: str, signature: Signature | None, snapshot: str, add: _Add
+) -> None:
+    if network == "google" and signature is not None and signature.agent is Agent.GMAIL_PROXY:
         return  # that is where Gmail's proxy lives: it adds nothing
-    weight, agent, reason = NETWORK_EVIDENCE[(network, hit.kind)]
+    weight, agent, reason = NETWORK_EVIDENCE[(network, kind)]
     add(Evidence(weight, f"{reason} (ranges of {snapshot})", agent))
 
 
@@ -141,6 +185,8 @@ def _timing(hit: Hit, network: str | None, add: _Add) -> None:
 
 
 def _prefetch(headers: Mapping[str, str]) -> bool:
+    if headers.keys().isdisjoint(PREFETCH_HEADERS):  # the common case, in C
+        return False
     for name in PREFETCH_HEADERS:
         value = headers.get(name)
         if value and any(word in value.lower() for word in PREFETCH_WORDS):
@@ -158,3 +204,14 @@ def _duration(since: float) -> str:
     if since < 86400:
         return f"{since / 3600:.1f} h"
     return f"{since / 86400:.1f} days"
+
+
+@lru_cache(maxsize=65536)
+def _source_of(ip: str) -> str | None:
+    """Where a hit came from when its address is in no published network: its /16 (IPv4)
+    or /32 (IPv6), which truncation to /24 or /48 keeps. Hits of one scanner share it."""
+    address = parse_address(ip)
+    if address is None:
+        return None
+    version, value = address
+    return f"v4 {value >> 16:x}" if version == 4 else f"v6 {value >> 96:x}"

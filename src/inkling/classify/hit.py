@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from inkling.errors import HitError
+from inkling.model import Agent, Verdict
 
 KINDS = ("open", "click")
 
@@ -69,12 +70,14 @@ class Hit:
 @dataclass(frozen=True, slots=True)
 class Judgement:
     """Who made a hit: ``verdict`` human, machine or unknown; ``agent`` what it was;
-    ``reasons`` in words a support agent can read. Immutable: one is shared by every hit
-    that had the same evidence."""
+    ``reasons`` in words a support agent can read, and for each where it points
+    (``leanings``: "machine", "person" or "neither"). Immutable: one is shared by every
+    hit that had the same evidence."""
 
-    verdict: str
-    agent: str | None
+    verdict: Verdict
+    agent: Agent | None
     reasons: tuple[str, ...]
+    leanings: tuple[str, ...] = ()
 
     def as_json(self, message: str) -> dict[str, Any]:
         return {

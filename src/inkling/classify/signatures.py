@@ -14,13 +14,14 @@ from functools import lru_cache
 from importlib import resources
 
 from inkling.errors import InklingError
+from inkling.model import Agent
 
 MATCH_KEYS = ("exact", "prefix", "contains", "regex")
 
 
 @dataclass(frozen=True, slots=True)
 class Signature:
-    agent: str
+    agent: Agent
     weight: float
     reason: str
     kinds: frozenset[str]
@@ -60,8 +61,12 @@ def _signature(entry: dict[str, object], number: int) -> Signature:
     assert isinstance(kinds, list)
     weight = entry["weight"]
     assert isinstance(weight, int | float)
+    try:
+        agent = Agent(str(entry["agent"]))
+    except ValueError as exc:
+        raise InklingError(f"signature {number} names an unknown agent {entry['agent']!r}") from exc
     return Signature(
-        agent=str(entry["agent"]),
+        agent=agent,
         weight=float(weight),
         reason=str(entry["reason"]),
         kinds=frozenset(str(k) for k in kinds),

@@ -1,5 +1,2 @@
-"""Events: what the tracker saw, and the recorder that makes them durable."""
-
-from inkling.events.model import Event, EventKind
-
-__all__ = ["Event", "EventKind"]
+"""Events on their way in: the journal every hit is appended to before it is answered,
+the recorder that batches hits into it, and the loader that moves them into the store."""

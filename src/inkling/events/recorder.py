@@ -1,18 +1,16 @@
-"""Group commit: many hits, one transaction, every response after its event is durable.
+"""Group commit on the event loop: the hits of one loop iteration, one journal write.
 
-Each request hands its event to :meth:`Recorder.record` and awaits what it returns: the
-future of the batch the event joined, shared by every hit of that batch. A writer thread
-commits one batch at a time; hits that arrive meanwhile form the next batch. Under load a
-batch grows to cover the time of one commit, so the cost of an fsync is shared by many hits
-instead of paid by each.
+Each request hands its hit record to :meth:`Recorder.record` and awaits what it returns:
+the future of the batch the hit joined, shared by every hit of that batch. The first hit
+of a batch schedules the batch's write for the loop's next turn, so every request read in
+this turn joins it. The write is a single ``os.write`` on the loop's own thread (no writer
+thread, no hand-over); in ``process`` durability that is all, and the batch's future is
+done at once. In ``power`` durability a sync thread flushes (fdatasync, which releases the
+GIL) and reports back once per flush: batches written while one flush runs are covered by
+the next.
 
-The hot path is kept to a list append and the await: no future, coroutine or wake-up per
-hit. The event loop and the writer thread meet once per batch in each direction: the loop
-hands a batch over through a queue, and the thread reports back with one
-``call_soon_threadsafe``, whose callback releases the whole batch and hands over the next.
-
-If the database refuses a batch, it goes to the disk spool (fsynced) instead, and is moved
-into the database once it answers again. Closing the recorder flushes everything queued.
+A batch that cannot be written (the disk is full or failing) fails its future with
+:class:`JournalError`; the tracker still answers those requests, marked unrecorded.
 """
 
 from __future__ import annotations
@@ -21,25 +19,12 @@ import asyncio
 import logging
 import queue
 import threading
-import time
-from collections import deque
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from inkling.events.model import Event, VerdictChange
-from inkling.events.spool import Spool
-from inkling.store import Store
-
-if TYPE_CHECKING:
-    from inkling.classify.live import LiveJudge
+from inkling.errors import JournalError
+from inkling.events.journal import Durability, HitRecord, JournalWriter
 
 log = logging.getLogger(__name__)
-
-SPOOL_RETRY_SECONDS = 5.0
-
-
-class RecorderClosed(RuntimeError):
-    """The recorder no longer accepts events (the server is shutting down)."""
 
 
 class BatchCommit(asyncio.Future[None]):
@@ -54,170 +39,128 @@ class BatchCommit(asyncio.Future[None]):
         return False
 
 
-_Job = tuple[Callable[[], object], asyncio.Future[None]]
-
-
 class Recorder:
-    def __init__(
-        self,
-        store: Store,
-        spool: Spool,
-        *,
-        batch_max: int = 512,
-        judge: LiveJudge | None = None,
-    ) -> None:
-        self._store = store
-        self._judge = judge  # gives each batch its verdicts, on the writer thread
-        self._spool = spool
-        self._spooled = spool.pending()  # known here, so the hot path never stats the disk
-        self._batch_max = batch_max
-        self._writer_connection = store.event_writer()
+    """Writes the hits of each loop iteration to the journal as one frame."""
+
+    def __init__(self, journal: JournalWriter) -> None:
+        self._journal = journal
+        self._power = journal.durability is Durability.POWER
         self._loop: asyncio.AbstractEventLoop | None = None
-        # The open batch: events of hits that arrived since the last hand-over, and the
-        # future they all wait on. Full batches wait in _full while the writer is busy.
-        self._open: list[Event] = []
-        self._open_commit: BatchCommit | None = None
-        self._full: deque[tuple[list[Event], BatchCommit]] = deque()
-        self._busy = False  # the writer thread has a job
-        self._idle: asyncio.Future[None] | None = None  # close() waits on it
-        self._closing = False
-        self._next_drain = 0.0
-        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        # One thread owns the writer's connection; the event loop never waits on it.
-        self._thread = threading.Thread(target=self._work, name="inkling-recorder", daemon=True)
+        self._open: list[HitRecord] = []
+        self._commit: BatchCommit | None = None
+        # power durability: batches written, waiting for the next flush
+        self._unsynced: list[BatchCommit] = []
+        self._syncing = False
+        self._syncs: queue.SimpleQueue[list[BatchCommit] | None] = queue.SimpleQueue()
+        self._sync_thread: threading.Thread | None = None
+        self._idle: asyncio.Future[None] | None = None
+        self._closed = False
 
-    async def start(self) -> None:
+    @property
+    def journal(self) -> JournalWriter:
+        return self._journal
+
+    def start(self) -> None:
+        """Start taking hits on the running loop (the journal is open already)."""
         self._loop = asyncio.get_running_loop()
-        self._thread.start()
-        done = self._loop.create_future()
-        self._submit(self._drain_spool, done)
-        await done
+        if self._power:
+            self._sync_thread = threading.Thread(
+                target=self._sync_forever, name="inkling-journal-sync", daemon=True
+            )
+            self._sync_thread.start()
 
-    def record(self, event: Event) -> asyncio.Future[None]:
-        """Queue ``event``; the returned future is done once it is committed (or fsynced to
-        the spool), and fails if neither could be done."""
-        commit = self._open_commit
+    def record(self, record: HitRecord) -> asyncio.Future[None]:
+        """Queue a hit; the future is done once its batch is in the journal (and on the
+        disk, in power durability), and fails with JournalError if it could not be."""
+        commit = self._commit
         if commit is None:
-            if self._closing:
-                raise RecorderClosed("the recorder is closed")
             loop = self._loop
-            assert loop is not None, "start() the recorder first"
-            commit = self._open_commit = BatchCommit(loop=loop)
-            if not self._busy:
-                # Hand it over once the loop has read the hits that arrived with this one.
-                loop.call_soon(self._hand_over)
-        events = self._open
-        events.append(event)
-        if len(events) >= self._batch_max:
-            self._full.append((events, commit))
-            self._open = []
-            self._open_commit = None
+            if loop is None or self._closed:
+                raise JournalError("the recorder is not running")
+            commit = self._commit = BatchCommit(loop=loop)
+            loop.call_soon(self._flush)
+        self._open.append(record)
         return commit
 
     async def close(self) -> None:
-        """Stop taking events, write everything queued, and stop the writer."""
-        self._closing = True
-        loop = asyncio.get_running_loop()
-        if self._thread.is_alive():
-            if self._busy or self._open or self._full:
-                self._idle = loop.create_future()
-                if not self._busy:
-                    self._hand_over()
-                await self._idle
-            done = loop.create_future()
-            self._submit(self._writer_connection.close, done)
-            self._jobs.put(None)  # the thread stops once the connection is closed
-            await done
-            self._thread.join()
-        else:
-            self._writer_connection.close()
+        """Write what is queued, wait for its flush, and close the journal."""
+        self._closed = True
+        if self._commit is not None:
+            self._flush()
+        if self._syncing or self._unsynced:
+            self._idle = asyncio.get_running_loop().create_future()
+            await self._idle
+        if self._sync_thread is not None:
+            self._syncs.put(None)
+            await asyncio.to_thread(self._sync_thread.join)
+        self._journal.close()
 
     # -- on the event loop ----------------------------------------------------------------
 
+    def _flush(self) -> None:
+        records, commit = self._open, self._commit
+        self._open, self._commit = [], None
+        if commit is None:
+            return
+        try:
+            self._journal.append(records, rotate=not self._power)
+        except JournalError as exc:
+            commit.set_exception(exc)
+            if self._power and self._journal.rotate_soon and not self._syncing:
+                self._journal.rotate()  # nothing waits for a flush of this segment
+            return
+        if not self._power:
+            commit.set_result(None)
+            return
+        self._unsynced.append(commit)
+        if not self._syncing:
+            self._hand_over()
+
     def _hand_over(self) -> None:
-        """Give the writer the oldest waiting batch, if it is free and there is one."""
-        if self._busy:
-            return
-        if self._full:
-            events, commit = self._full.popleft()
-        elif self._open_commit is not None:
-            events, commit = self._open, self._open_commit
-            self._open = []
-            self._open_commit = None
-        else:
-            if self._idle is not None and not self._idle.done():
-                self._idle.set_result(None)
-            return
-        self._submit(lambda: self._write(events), commit)
+        commits, self._unsynced = self._unsynced, []
+        self._syncing = True
+        self._syncs.put(commits)
 
-    def _submit(self, work: Callable[[], object], done: asyncio.Future[None]) -> None:
-        self._busy = True
-        self._jobs.put((work, done))
+    def _synced(self, commits: list[BatchCommit], error: JournalError | None) -> None:
+        self._syncing = False
+        if error is not None:
+            # Nothing written to that file since its last good flush can be trusted: fail
+            # the batches waiting too, and go on in a new segment.
+            commits, self._unsynced = commits + self._unsynced, []
+            self._journal.rotate()
+        elif self._journal.full or self._journal.rotate_soon:
+            # Rotate between flushes: closing the segment flushes what was written to it
+            # since this flush began, which settles the batches waiting for it.
+            waiting, self._unsynced = self._unsynced, []
+            flushed = self._journal.rotate()
+            _settle(waiting, None if flushed else JournalError("cannot flush the journal"))
+        if self._unsynced:
+            self._hand_over()
+        elif self._idle is not None and not self._idle.done():
+            self._idle.set_result(None)
+        _settle(commits, error)
 
-    def _finished(self, done: asyncio.Future[None], error: BaseException | None) -> None:
-        self._busy = False
-        self._hand_over()  # first, so the next commit starts while this batch is answered
-        if done.done():
-            return
-        if error is None:
-            done.set_result(None)
-        else:
-            done.set_exception(error)
+    # -- on the sync thread (power durability) ---------------------------------------------
 
-    # -- on the writer thread -------------------------------------------------------------
-
-    def _work(self) -> None:
+    def _sync_forever(self) -> None:
         loop = self._loop
         assert loop is not None
-        jobs = self._jobs
-        while (job := jobs.get()) is not None:
-            work, done = job
-            error: BaseException | None = None
+        while (commits := self._syncs.get()) is not None:
+            error: JournalError | None = None
             try:
-                work()
-            except Exception as exc:  # the spool failed too: the hits cannot be acknowledged
+                self._journal.sync()
+            except JournalError as exc:
                 error = exc
-                log.exception("the recorder could not write")
+                log.error("%s", exc)
             try:
-                loop.call_soon_threadsafe(self._finished, done, error)
+                loop.call_soon_threadsafe(self._synced, commits, error)
             except RuntimeError:  # the loop is closed: nobody is waiting any more
                 return
 
-    def _write(self, events: Sequence[Event]) -> None:
-        """Judge the batch, then commit it to the database, or fsync it to the spool if the
-        database refuses (verdict changes of earlier events go only to the database)."""
-        changes = self._verdicts(events)
-        if self._spooled and time.monotonic() >= self._next_drain:
-            self._drain_spool()
-        if self._spooled:
-            self._spool.append(events)  # keep order: the database is still behind the spool
-            return
-        try:
-            self._writer_connection.write(events, changes)
-        except Exception:
-            log.warning("database refused %d events; spooling them to disk", len(events))
-            self._spool.append(events)
-            self._spooled = True
-            self._next_drain = time.monotonic() + SPOOL_RETRY_SECONDS
 
-    def _verdicts(self, events: Sequence[Event]) -> list[VerdictChange]:
-        if self._judge is None:
-            return []
-        try:
-            return self._judge.judge(events, time.time())
-        except Exception:  # a classifier bug must never cost a hit: keep it, unjudged
-            log.exception("could not judge %d events; they stay unknown", len(events))
-            return []
-
-    def _drain_spool(self) -> None:
-        try:
-            spooled = self._spool.take()
-            self._writer_connection.write(spooled)  # one transaction: all or none
-            self._spool.done()
-            self._spooled = False
-        except Exception:
-            log.warning("database still unavailable; %s keeps the spooled events", self._spool.path)
-            self._next_drain = time.monotonic() + SPOOL_RETRY_SECONDS
+def _settle(commits: list[BatchCommit], error: JournalError | None) -> None:
+    for commit in commits:
+        if error is None:
+            commit.set_result(None)
         else:
-            if spooled:
-                log.info("moved %d spooled events into the database", len(spooled))
+            commit.set_exception(error)

@@ -7,13 +7,13 @@ has been able to tell apart from a machine are said to be so, not counted as rea
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from inkling.classify.signatures import UserAgents
-from inkling.events.model import Event, EventKind, Verdict, VerdictChange
+from inkling.model import Event, EventKind, MessageRecord, Verdict, VerdictChange
 from inkling.signals.sentence import sentence
-from inkling.store import MessageRecord, Store
+from inkling.store import Store
+from inkling.times import iso
 from inkling.tokens import HONEYPOT_LINK
 
 VERDICTS = (Verdict.HUMAN, Verdict.MACHINE, Verdict.UNKNOWN)
@@ -37,7 +37,7 @@ class Reading:
         if any(e.verdict == Verdict.HUMAN for e in self.events):
             return "engaged"
         if any(
-            e.kind == EventKind.BOUNCE and e.headers.get("class") == "hard" for e in self.events
+            e.kind == EventKind.BOUNCE and e.details.get("class") == "hard" for e in self.events
         ):
             return "bounced"
         if self.events:
@@ -52,6 +52,9 @@ class Reading:
         return said
 
     def as_json(self) -> dict[str, Any]:
+        history: dict[str, list[dict[str, Any]]] = {}
+        for c in self.changes:
+            history.setdefault(c.event, []).append(_change_json(c))
         return {
             "message_id": self.message.message_id,
             "id": self.message.id,
@@ -59,39 +62,37 @@ class Reading:
             "workflow": self.message.workflow,
             "recipient": self.message.recipient or None,
             "untracked": self.message.untracked,
-            "sent_at": _iso(self.message.sent_at),
+            "sent_at": iso(self.message.sent_at),
             "state": self.state,
             "sentence": self.sentence,
             "opens": self.opens,
             "clicks": self.clicks,
-            "events": [self._event_json(e) for e in self.events[: self.limit]],
+            "events": [self._event_json(e, history) for e in self.events[: self.limit]],
         }
 
-    def _event_json(self, event: Event) -> dict[str, Any]:
+    def _event_json(self, event: Event, history: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
         url = (
             self.links[event.link]
             if event.link is not None and event.link < len(self.links)
             else None
         )
-        history = [
-            {"changed_at": _iso(c.changed_at), "verdict": c.verdict.value, "agent": c.agent}
-            for c in self.changes
-            if (c.ts, c.kind) == (event.ts, event.kind)
-        ]
         return {
+            "id": event.id,
             "kind": event.kind.value,
-            "ts": _iso(event.ts),
+            "ts": iso(event.ts),
             "link": event.link,
             "url": url,
             "method": event.method,
             "ip": event.ip,
             "user_agent": event.user_agent,
-            "headers": event.headers,
+            "evidence": event.evidence,
+            "details": event.details,
             "verdict": event.verdict.value,
             "agent": event.agent,
             "reasons": event.reasons,
+            "why": _why(event),
             "honeypot": event.link == HONEYPOT_LINK,
-            "history": history,
+            "history": history.get(event.id, []),
         }
 
 
@@ -102,24 +103,39 @@ def read_message(
 
     The sentence covers every event; ``limit`` only shortens the list of events shown.
     """
-    message = store.find_message(key)
-    counts = store.event_counts(message.id)
+    message = store.messages.find(key)
+    counts = store.events.counts(message.id)
     return Reading(
         message=message,
         opens=_split(counts, EventKind.OPEN),
         clicks=_split(counts, EventKind.CLICK),
-        events=store.events_for(message.id),
+        events=store.events.for_message(message.id),
         limit=limit,
-        links=store.message_links(message.id),
-        changes=store.verdict_changes(message.id),
+        links=store.messages.links(message.id),
+        changes=store.events.changes(message.id),
         user_agents=user_agents or UserAgents.load(),
     )
+
+
+def _why(event: Event) -> list[dict[str, str | None]]:
+    """Each reason with where it points ("machine", "person", "neither"; None when the
+    event was judged before reasons were weighed)."""
+    leanings: list[str | None] = list(event.leanings)
+    leanings += [None] * (len(event.reasons) - len(leanings))
+    return [{"reason": r, "points_to": p} for r, p in zip(event.reasons, leanings, strict=False)]
+
+
+def _change_json(c: VerdictChange) -> dict[str, Any]:
+    """One verdict change: when, and the verdict and agent before and after."""
+    return {
+        "changed_at": iso(c.changed_at),
+        "from": {"verdict": c.previous.value, "agent": c.previous_agent},
+        "to": {"verdict": c.verdict.value, "agent": c.agent},
+        "verdict": c.verdict.value,
+        "agent": c.agent,
+    }
 
 
 def _split(counts: dict[tuple[str, str], int], kind: EventKind) -> dict[str, int]:
     split = {v.value: counts.get((kind.value, v.value), 0) for v in VERDICTS}
     return {"total": sum(split.values()), **split}
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from inkling.classify.classifier import FALLBACK_AGENT, MACHINE
 from inkling.classify.signatures import UserAgents
-from inkling.events.model import Event, EventKind, Verdict
+from inkling.model import Event, EventKind, Verdict, fallback_agent
 
 #: What a machine agent did, as (noun for one hit, who): "3 fetches by Apple's privacy proxy".
 MACHINE_PHRASES = {
@@ -66,7 +65,7 @@ def _other_mail(mail: list[Event]) -> list[str]:
     """Read receipts, complaints, bounces, auto-replies and delivery reports, newest last."""
     said: list[str] = []
     for e in mail:
-        details = e.headers
+        details = e.details
         if e.kind == EventKind.READ_RECEIPT:
             said.append(f"a read receipt says {details.get('disposition', 'displayed')}")
         elif e.kind == EventKind.COMPLAINT:
@@ -108,7 +107,9 @@ def _machines(machine: list[Event]) -> str:
     if not machine:
         return ""
     # Events stored before they had agents get the one the classifier would name.
-    by_agent = Counter(e.agent or FALLBACK_AGENT[(MACHINE, e.kind.value)] for e in machine)
+    by_agent = Counter(
+        str(e.agent or fallback_agent(Verdict.MACHINE, e.kind) or "script") for e in machine
+    )
     parts = []
     for agent, n in by_agent.most_common():
         noun, who = MACHINE_PHRASES.get(agent, ("hit", agent.replace("_", " ")))

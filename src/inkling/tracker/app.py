@@ -2,31 +2,41 @@
 
 This is the hot path. It reads no database: the token says everything. It never breaks
 what the customer sees: a bad pixel token still gets the GIF (and records nothing), a bad
-click token gets a plain 404 page and never a redirect (no open redirect). Every recorded
-hit is durable before its response leaves.
+click token gets a plain 404 page and never a redirect (no open redirect). Every hit is in
+the journal before its response leaves; if the journal cannot take it (its disk is full or
+failing), the customer still gets the GIF or the redirect, marked ``x-inkling-recorded:
+no``, and the hit is counted and logged as unrecorded (docs/operations.md says why).
+
+A hit is handed over as a plain tuple in the journal's record order (``RECORD`` in
+``events/journal.py``): building a dataclass per hit costs more than everything else the
+tracker does with it.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from inkling.errors import TokenError
-from inkling.events.model import Event, EventKind
+from inkling.errors import JournalError, TokenError
+from inkling.routes import CLICK_PREFIX, HONEYPOT_PREFIX, PIXEL_PREFIX, PIXEL_SUFFIX
 from inkling.tokens import HONEYPOT_LINK, TokenCodec
 from inkling.tracker.client import ClientAddress
+
+log = logging.getLogger(__name__)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-RecordFn = Callable[[Event], Awaitable[None]]
-
-PIXEL_PREFIX = "/t/o/"
-CLICK_PREFIX = "/t/c/"
-HONEYPOT_PREFIX = "/t/h/"
+#: Takes one hit record (the journal's tuple); done once it is durable, raising
+#: JournalError if it could not be made so.
+RecordFn = Callable[[tuple[Any, ...]], Awaitable[None]]
+#: The published network a whole client address is in ("" for none).
+LocateFn = Callable[[str], str]
 
 TRANSPARENT_GIF = (
     b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff"
@@ -52,14 +62,20 @@ EVIDENCE_HEADERS = frozenset(
 )
 MAX_HEADER_VALUE = 512
 
-# What the tracker does with a request header, looked up once per header.
-_EVIDENCE, _USER_AGENT, _FORWARDED = "evidence", "user-agent", "x-forwarded-for"
-_HEADER_ROLES: dict[bytes, str] = {name: _EVIDENCE for name in EVIDENCE_HEADERS} | {
-    b"user-agent": _USER_AGENT,
-    b"x-forwarded-for": _FORWARDED,
-}
-_HEADER_NAMES = {name: name.decode("latin-1") for name in EVIDENCE_HEADERS}
+#: The request headers written to the journal, as they came (name and value, bytes): the
+#: evidence and the user agent. Nothing else is ever written: no cookie, and no
+#: X-Forwarded-For, which holds whole addresses (its truncated form is added when it
+#: comes from a trusted proxy). The loader decodes them.
+KEPT_HEADERS = EVIDENCE_HEADERS | {b"user-agent"}
+_FORWARDED = b"x-forwarded-for"
 _PIXEL_TOKEN = len(PIXEL_PREFIX)
+_PIXEL_END = -len(PIXEL_SUFFIX)
+_CLICK_TOKEN = len(CLICK_PREFIX)
+_HONEYPOT_TOKEN = len(HONEYPOT_PREFIX)
+_UNRECORDED = (b"x-inkling-recorded", b"no")
+_TOKEN_RUN = re.compile(r"[A-Za-z0-9_-]+")
+#: Unrecorded hits are logged at most this often (each line gives the count since).
+UNRECORDED_LOG_SECONDS = 10.0
 
 _NO_STORE = (b"cache-control", b"no-cache, no-store, must-revalidate, private")
 _PIXEL_HEADERS = [
@@ -69,6 +85,7 @@ _PIXEL_HEADERS = [
     (b"pragma", b"no-cache"),
     (b"expires", b"0"),
 ]
+_PIXEL_HEADERS_UNRECORDED = [*_PIXEL_HEADERS, _UNRECORDED]
 _BLANK_HEADERS = [
     (b"content-type", b"text/plain; charset=utf-8"),
     (b"content-length", b"0"),
@@ -85,39 +102,49 @@ _NOT_FOUND_HEADERS = [
 
 class Tracker:
     """ASGI app answering ``/t/o/{token}.gif``, ``/t/c/{token}`` and the honeypot
-    ``/t/h/{token}``; other paths go to
-    ``fallback`` (the API and dashboard), or get a 404."""
+    ``/t/h/{token}``; other paths go to ``fallback`` (the API and dashboard), or get a
+    404. ``locate`` gives the published network of a whole client address, looked up here
+    because only the truncated address is ever written down."""
 
     def __init__(
         self,
         codec: TokenCodec,
         record: RecordFn,
         client: ClientAddress,
+        locate: LocateFn,
         fallback: ASGIApp | None = None,
     ) -> None:
         self._codec = codec
         self._record = record
         self._client = client
+        self._locate = locate
         self._fallback = fallback
+        #: Hits answered but not recorded because the journal could not take them.
+        self.unrecorded = 0
+        self._unrecorded_logged = 0
+        self._unrecorded_log_at = 0.0
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: C901
         if scope["type"] == "http":
             method: str = scope["method"]
             if method == "GET" or method == "HEAD":
                 path: str = scope["path"]
-                if path.startswith(PIXEL_PREFIX) and path.endswith(".gif"):
+                if path.startswith(PIXEL_PREFIX) and path.endswith(PIXEL_SUFFIX):
                     # The pixel, inline: every coroutine less is a frame less per hit.
+                    headers = _PIXEL_HEADERS
                     try:
-                        target = self._codec.open_open(path[_PIXEL_TOKEN:-4])
+                        target = self._codec.decode_open(path[_PIXEL_TOKEN:_PIXEL_END])
                     except TokenError:
                         pass
                     else:
-                        await self._record(
-                            self._event(scope, EventKind.OPEN, target.message, target.sent_at)
-                        )
-                    await send(
-                        {"type": "http.response.start", "status": 200, "headers": _PIXEL_HEADERS}
-                    )
+                        try:
+                            await self._record(
+                                self._hit(scope, "open", target.message, target.sent_at, None)
+                            )
+                        except JournalError as exc:
+                            headers = _PIXEL_HEADERS_UNRECORDED
+                            self._not_recorded(exc)
+                    await send({"type": "http.response.start", "status": 200, "headers": headers})
                     await send(
                         {
                             "type": "http.response.body",
@@ -126,10 +153,10 @@ class Tracker:
                     )
                     return
                 if path.startswith(CLICK_PREFIX):
-                    await self._click(scope, send, path[len(CLICK_PREFIX) :])
+                    await self._click(scope, send, path[_CLICK_TOKEN:])
                     return
                 if path.startswith(HONEYPOT_PREFIX):
-                    await self._honeypot(scope, send, path[len(HONEYPOT_PREFIX) :])
+                    await self._honeypot(scope, send, path[_HONEYPOT_TOKEN:])
                     return
         if self._fallback is not None:
             await self._fallback(scope, receive, send)
@@ -138,72 +165,108 @@ class Tracker:
 
     async def _click(self, scope: Scope, send: Send, token: str) -> None:
         try:
-            target = self._codec.open_click(token)
+            target = self._codec.decode_click(token)
         except TokenError:
+            # A mail client may take the punctuation after a link in plain text (")", "。")
+            # for part of it: the token is the leading run of base64url characters.
+            trimmed = _TOKEN_RUN.match(token)
+            try:
+                if trimmed is None or trimmed.end() == len(token):
+                    raise
+                target = self._codec.decode_click(trimmed.group(0))
+            except TokenError:
+                await _respond(send, scope, 404, _NOT_FOUND_HEADERS, _NOT_FOUND_BODY)
+                return
+        recorded = await self._recorded(
+            self._hit(scope, "click", target.message, target.sent_at, target.link)
+        )
+        location = _location(target.url)
+        if location is None:  # a token made before targets were checked: nowhere safe to go
             await _respond(send, scope, 404, _NOT_FOUND_HEADERS, _NOT_FOUND_BODY)
             return
-        event = self._event(scope, EventKind.CLICK, target.message, target.sent_at, target.link)
-        await self._record(event)
         headers = [
-            (b"location", target.url.encode("ascii", "strict")),
+            (b"location", location),
             (b"content-length", b"0"),
             _NO_STORE,
             (b"referrer-policy", b"no-referrer"),
         ]
+        if not recorded:
+            headers.append(_UNRECORDED)
         await _respond(send, scope, 302, headers, b"")
 
     async def _honeypot(self, scope: Scope, send: Send, token: str) -> None:
         """The hidden link no person can reach: recorded as a click on link 65535, answered
         with a blank page (there is nowhere to send a scanner)."""
         try:
-            target = self._codec.open_open(token)
+            target = self._codec.decode_open(token)
         except TokenError:
             await _respond(send, scope, 404, _NOT_FOUND_HEADERS, _NOT_FOUND_BODY)
             return
-        event = self._event(scope, EventKind.CLICK, target.message, target.sent_at, HONEYPOT_LINK)
-        await self._record(event)
-        await _respond(send, scope, 200, _BLANK_HEADERS, b"")
+        recorded = await self._recorded(
+            self._hit(scope, "click", target.message, target.sent_at, HONEYPOT_LINK)
+        )
+        headers = _BLANK_HEADERS if recorded else [*_BLANK_HEADERS, _UNRECORDED]
+        await _respond(send, scope, 200, headers, b"")
 
-    def _event(
-        self,
-        scope: Scope,
-        kind: EventKind,
-        message: str,
-        sent_at: int,
-        link: int | None = None,
-    ) -> Event:
-        evidence: dict[str, str] = {}
-        user_agent = None
-        forwarded = None
-        for name, value in scope["headers"]:
-            role = _HEADER_ROLES.get(name)
-            if role is None:  # most headers: one dict look-up each
-                continue
-            if role is _EVIDENCE:
-                evidence[_HEADER_NAMES[name]] = value[:MAX_HEADER_VALUE].decode("latin-1")
-            elif role is _USER_AGENT:
-                user_agent = value[:MAX_HEADER_VALUE].decode("latin-1")
-            else:
-                forwarded = value.decode("latin-1")
+    async def _recorded(self, record: tuple[Any, ...]) -> bool:
+        try:
+            await self._record(record)
+        except JournalError as exc:
+            self._not_recorded(exc)
+            return False
+        return True
+
+    def _not_recorded(self, exc: JournalError) -> None:
+        """Count a hit answered but not recorded; log it, at most every few seconds."""
+        self.unrecorded += 1
+        now = time.monotonic()
+        if now >= self._unrecorded_log_at:
+            missed = self.unrecorded - self._unrecorded_logged
+            log.error("%d hit(s) answered but not recorded: %s", missed, exc)
+            self._unrecorded_logged = self.unrecorded
+            self._unrecorded_log_at = now + UNRECORDED_LOG_SECONDS
+
+    def _hit(
+        self, scope: Scope, kind: str, message: str, sent_at: int, link: int | None
+    ) -> tuple[Any, ...]:
+        """The journal record of a hit (``RECORD`` order): kind, message, ts, sent_at,
+        link, method, ip, network, headers. The headers stay as bytes pairs (decoding is
+        the loader's work); values are cut at MAX_HEADER_VALUE bytes."""
+        raw = scope["headers"]
+        headers = [(name, value[:MAX_HEADER_VALUE]) for name, value in raw if name in KEPT_HEADERS]
         client = scope.get("client")
         peer = client[0] if client else None
-        ip = self._client.address(peer, forwarded)
-        if forwarded is not None:
-            if self._client.trusts(peer):
-                evidence["x-forwarded-for"] = self._client.for_storage(forwarded)
-            peer = self._client.client(peer, forwarded)
-        return Event(
-            message,
+        if self._client.proxied:
+            forwarded = next((v.decode("latin-1") for n, v in raw if n == _FORWARDED), None)
+            ip = self._client.address(peer, forwarded)
+            if forwarded is not None and self._client.trusts(peer):
+                headers.append((_FORWARDED, self._client.for_storage(forwarded).encode()))
+                peer = self._client.client(peer, forwarded)
+        else:
+            ip = self._client.address(peer, None)
+        return (
             kind,
+            message,
             time.time(),
-            scope["method"],
             sent_at,
             link,
+            scope["method"],
             ip,
-            user_agent,
-            evidence,
-            peer=peer,
+            self._locate(peer) if peer else None,
+            headers,
         )
+
+
+def _location(url: str) -> bytes | None:
+    """``url`` as a Location header, if it is an absolute http(s) URL that can be one."""
+    if not url.isascii() or not url.isprintable() or " " in url:
+        return None
+    scheme, separator, rest = url.partition("://")
+    if not separator or scheme.lower() not in ("http", "https") or not rest:
+        return None
+    if rest[0] in "/\\?#":
+        return None
+    return url.encode("ascii")
 
 
 async def _respond(

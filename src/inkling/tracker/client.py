@@ -21,6 +21,8 @@ class ClientAddress:
     def __init__(self, trusted_proxies: Sequence[str] = (), *, keep_full: bool = False) -> None:
         self._networks = tuple(ipaddress.ip_network(p, strict=False) for p in trusted_proxies)
         self._keep_full = keep_full
+        #: Whether any proxy is trusted (else X-Forwarded-For is never even read).
+        self.proxied = bool(self._networks)
         self.trusts = lru_cache(maxsize=4096)(self._trusts)
 
     def address(self, peer: str | None, forwarded_for: str | None) -> str | None:
