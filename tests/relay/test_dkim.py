@@ -83,7 +83,7 @@ def test_signed_message_is_instrumented_and_signed_again(
         assert b"s=inkling" in signature and b"c=relaxed/simple" in signature
         covered = re.search(rb"h=([^;]+);", re.sub(rb"\s+", b"", signature))
         assert covered is not None and covered.group(1).lower().split(b":") == SIGNED
-    records = relay.services.store.find_messages("<reply-1@acme.example>")
+    records = relay.services.store.messages.copies_of("<reply-1@acme.example>")
     assert [r.untracked for r in records] == [None, None]
 
 
@@ -99,6 +99,6 @@ def test_signed_message_without_a_key_goes_out_untouched(
     copies = sink.wait_for(2)
     assert [c.content for c in copies] == [original, original]
     assert all(dkim.verify(c.content, dnsfunc=_dns(key, "helpdesk")) for c in copies)
-    records = relay.services.store.find_messages("<reply-1@acme.example>")
+    records = relay.services.store.messages.copies_of("<reply-1@acme.example>")
     assert [r.untracked for r in records] == [NO_KEY, NO_KEY]
     assert NO_KEY in caplog.text

@@ -17,7 +17,7 @@ from email.policy import compat32
 import pytest
 
 from inkling.errors import AmbiguousMessage
-from inkling.relay import ReturnKind, decode_return_address
+from inkling.mail.returnpath import ReturnKind, decode_return_address
 from inkling.tokens import HONEYPOT_LINK, TokenCodec
 from tests.relay.conftest import BASE_URL, Received, Relay, RelayFactory, Sink
 from tests.relay.messages import LINKS, support_reply
@@ -78,13 +78,13 @@ def test_each_recipient_gets_an_instrumented_copy_of_its_own(relay: Relay, sink:
         parsed = _parse(copy.content)
         assert parsed["X-Inkling-Workflow"] is None and parsed["X-Inkling-Ticket"] is None
         assert parsed["Message-ID"] == "<reply-1@acme.example>"
-        record = store.find_message("<reply-1@acme.example>", recipient=recipient)
+        record = store.messages.find("<reply-1@acme.example>", recipient=recipient)
         assert record.id in ids
         assert (record.workflow, record.ticket, record.untracked) == ("billing", "4821", None)
         assert record.relayed_at is not None and record.links_total == len(LINKS)
         assert copy.mail_from == "support@acme.example"  # no return domain configured
     with pytest.raises(AmbiguousMessage):
-        store.find_message("<reply-1@acme.example>")
+        store.messages.find("<reply-1@acme.example>")
 
 
 def test_one_copy_for_all_when_configured(relay_factory: RelayFactory, sink: Sink) -> None:
@@ -92,7 +92,7 @@ def test_one_copy_for_all_when_configured(relay_factory: RelayFactory, sink: Sin
     _send(relay, support_reply(), [ANN, BOB])
     (copy,) = sink.wait_for(1)
     assert copy.rcpt_tos == [ANN, BOB]
-    record = relay.services.store.find_message("<reply-1@acme.example>")
+    record = relay.services.store.messages.find("<reply-1@acme.example>")
     assert record.recipient == f"{ANN}, {BOB}"
     assert _copy_ids(relay.services.codec, copy.content)[0] == {record.id}
 
@@ -115,7 +115,7 @@ def test_swaks_through_the_relay(relay: Relay, sink: Sink, tmp_path: object) -> 
     assert ids[0][0] != ids[1][0]
     assert all(b"X-Inkling-Ticket" not in c.content for c in copies.values())
     message_id = _parse(copies[ANN].content)["Message-ID"]
-    assert relay.services.store.find_message(message_id, recipient=BOB).ticket == "77"
+    assert relay.services.store.messages.find(message_id, recipient=BOB).ticket == "77"
 
 
 @pytest.mark.skipif(shutil.which("swaks") is None, reason="swaks is not installed")
@@ -158,7 +158,7 @@ def test_upstream_down_is_451_and_nothing_is_registered(relay_factory: RelayFact
     with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
         _send(relay, support_reply(), [ANN, BOB])
     assert {code for code, _ in refused.value.recipients.values()} == {451}
-    assert relay.services.store.find_messages("<reply-1@acme.example>") == []
+    assert relay.services.store.messages.copies_of("<reply-1@acme.example>") == []
 
 
 def test_a_recipient_the_upstream_refuses_is_refused_to_the_client(
@@ -168,7 +168,7 @@ def test_a_recipient_the_upstream_refuses_is_refused_to_the_client(
     refused = _send(relay, support_reply(), [ANN, BOB])
     assert refused == {BOB: (550, b"5.1.1 no such user")}
     assert [c.rcpt_tos for c in sink.wait_for(1)] == [[ANN]]
-    records = relay.services.store.find_messages("<reply-1@acme.example>")
+    records = relay.services.store.messages.copies_of("<reply-1@acme.example>")
     assert [r.recipient for r in records] == [ANN]
 
 
@@ -179,7 +179,7 @@ def test_upstream_refusing_the_data_is_passed_back(relay: Relay, sink: Sink) -> 
     assert refused.value.smtp_code == 554
     assert sink.handler.received == []
     assert sink.handler.transactions == 1  # stopped at the first refusal
-    assert relay.services.store.find_messages("<reply-1@acme.example>") == []
+    assert relay.services.store.messages.copies_of("<reply-1@acme.example>") == []
 
 
 def test_partial_refusal_after_a_delivery_is_reported_to_the_sender(
@@ -191,7 +191,7 @@ def test_partial_refusal_after_a_delivery_is_reported_to_the_sender(
     assert delivered.rcpt_tos == [ANN]
     assert (report.mail_from, report.rcpt_tos) == ("<>", ["support@acme.example"])
     assert b"Status: 5.2.2" in report.content and BOB.encode() in report.content
-    records = relay.services.store.find_messages("<reply-1@acme.example>")
+    records = relay.services.store.messages.copies_of("<reply-1@acme.example>")
     assert [r.recipient for r in records] == [ANN]
 
 
@@ -221,7 +221,7 @@ def test_client_gone_mid_data_leaves_no_trace(relay: Relay, sink: Sink) -> None:
     while sink.handler.transactions == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert sink.handler.received == [] and sink.handler.transactions == 0
-    assert relay.services.store.find_messages("<reply-1@acme.example>") == []
+    assert relay.services.store.messages.copies_of("<reply-1@acme.example>") == []
 
 
 def test_untracked_workflow_is_forwarded_untouched(relay_factory: RelayFactory, sink: Sink) -> None:
@@ -230,7 +230,7 @@ def test_untracked_workflow_is_forwarded_untouched(relay_factory: RelayFactory, 
     _send(relay, original, [ANN])
     (copy,) = sink.wait_for(1)
     assert copy.content == support_reply()  # only the X-Inkling header is gone
-    record = relay.services.store.find_message("<reply-1@acme.example>")
+    record = relay.services.store.messages.find("<reply-1@acme.example>")
     assert record.untracked == "the legal workflow is not tracked" and record.links_total == 0
 
 
@@ -244,8 +244,8 @@ def test_rules_pick_the_workflow_by_recipient(relay_factory: RelayFactory, sink:
     assert copies[BOB].content == support_reply()
     assert CLICK.search(copies[ANN].content)
     store = relay.services.store
-    assert store.find_message("<reply-1@acme.example>", recipient=BOB).workflow == "vip"
-    assert store.find_message("<reply-1@acme.example>", recipient=ANN).workflow is None
+    assert store.messages.find("<reply-1@acme.example>", recipient=BOB).workflow == "vip"
+    assert store.messages.find("<reply-1@acme.example>", recipient=ANN).workflow is None
 
 
 def test_return_paths_name_their_copy(relay_factory: RelayFactory, sink: Sink) -> None:
@@ -255,7 +255,7 @@ def test_return_paths_name_their_copy(relay_factory: RelayFactory, sink: Sink) -
     _send(relay, message, [ANN, BOB])
     codec, store = relay.services.codec, relay.services.store
     for recipient, copy in _one_each(sink.wait_for(2)).items():
-        record = store.find_message("<reply-1@acme.example>", recipient=recipient)
+        record = store.messages.find("<reply-1@acme.example>", recipient=recipient)
         assert re.fullmatch(rf"bounces\+[0-9a-f]+@{re.escape(domain)}", copy.mail_from)
         bounce = decode_return_address(copy.mail_from.upper(), codec, domain)
         assert bounce is not None and (bounce.message, bounce.kind) == (record.id, "bounce")
@@ -266,7 +266,7 @@ def test_return_paths_name_their_copy(relay_factory: RelayFactory, sink: Sink) -
 
 
 def test_decoding_refuses_what_is_not_a_genuine_return_address(codec: TokenCodec) -> None:
-    from inkling.relay import return_address
+    from inkling.mail.returnpath import return_address
     from inkling.tokens import new_message_id
 
     domain = "bounces.acme.example"

@@ -11,16 +11,16 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from email.utils import make_msgid, parseaddr
+from dataclasses import dataclass, replace
+from email.utils import make_msgid
 
 from inkling.errors import InstrumentError, RelayError
 from inkling.instrument import instrument_message
-from inkling.relay.headers import first_value, prepend_field, remove_fields
-from inkling.relay.returnpath import ReturnKind, return_address
+from inkling.mail.headers import first_address, first_value, prepend_field, remove_fields
+from inkling.mail.returnpath import ReturnKind, return_address
+from inkling.model import InklingId, MessageIdHeader, MessageRecord
 from inkling.relay.signing import Signature, Signer, signatures
 from inkling.relay.workflows import Workflows
-from inkling.store import MessageRecord
 from inkling.tokens import TokenCodec
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ NO_KEY = "DKIM-signed and no key to re-sign"
 class CopyPlan:
     """A copy as decided when its recipients were accepted: its id, send time, envelope."""
 
-    id: str
+    id: InklingId
     sent_at: int
     recipients: Sequence[str]
 
@@ -45,6 +45,10 @@ class Copy:
     data: bytes
     record: MessageRecord
     links: list[str]
+    #: What instrumenting noticed (a link left alone, no HTML part so no pixel, ...).
+    warnings: tuple[str, ...] = ()
+    #: What was malformed in the message (a charset that is no text encoding, ...).
+    defects: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,10 +94,25 @@ class CopyMaker:
             return original
         return return_address(self._codec, plan_id, sent_at, ReturnKind.BOUNCE, self._return_domain)
 
-    def make(self, raw: bytes, envelope_sender: str, plans: Sequence[CopyPlan]) -> list[Copy]:
-        """One Copy per plan, in order. Never raises for a message it cannot instrument:
-        such a copy goes out untouched and its record says why."""
+    def make(
+        self,
+        raw: bytes,
+        envelope_sender: str,
+        plans: Sequence[CopyPlan],
+        *,
+        workflow: str | None = None,
+        ticket: str | None = None,
+    ) -> list[Copy]:
+        """One Copy per plan, in order. ``workflow`` and ``ticket``, when given, win over
+        the message's ``X-Inkling-*`` headers. Never raises for a message it cannot
+        instrument: such a copy goes out untouched and its record says why."""
         incoming = self._read(raw, envelope_sender)
+        if workflow or ticket:
+            incoming = replace(
+                incoming,
+                workflow=workflow or incoming.workflow,
+                ticket=ticket or incoming.ticket,
+            )
         return [self._copy(incoming, plan) for plan in plans]
 
     def _read(self, raw: bytes, envelope_sender: str) -> _Incoming:
@@ -105,7 +124,7 @@ class CopyMaker:
         untouched = remove_fields(raw, ours - covered)
         tracked_base = remove_fields(raw, ours)
         message_id = first_value(raw, "message-id")
-        sender = parseaddr(first_value(raw, "from") or "")[1]
+        sender = first_address(raw, "from")
         if not message_id and may_change:
             # added once, so every recipient's copy carries the same Message-ID
             domain = sender.rpartition("@")[2]
@@ -134,6 +153,8 @@ class CopyMaker:
         )
         data, untracked = incoming.untouched, None
         links: list[str] = []
+        warnings: tuple[str, ...] = ()
+        defects: tuple[str, ...] = ()
         if not route.policy.track:
             untracked = f"the {route.workflow} workflow is not tracked"
         elif not incoming.may_change:
@@ -141,13 +162,15 @@ class CopyMaker:
             log.warning("%s: %s; forwarded untouched", incoming.message_id, NO_KEY)
         else:
             try:
-                data, links = self._instrument(incoming, plan, route.policy.read_receipt)
+                data, links, warnings, defects = self._instrument(
+                    incoming, plan, route.policy.read_receipt
+                )
             except (InstrumentError, RelayError) as exc:
                 data, links, untracked = incoming.untouched, [], f"not tracked: {exc}"
                 log.warning("%s: %s; forwarded untouched", incoming.message_id, exc)
         record = MessageRecord(
             id=plan.id,
-            message_id=incoming.message_id or f"<{plan.id}@inkling.invalid>",
+            message_id=MessageIdHeader(incoming.message_id or f"<{plan.id}@inkling.invalid>"),
             workflow=route.workflow,
             ticket=incoming.ticket,
             subject=incoming.subject,
@@ -156,11 +179,11 @@ class CopyMaker:
             recipient=", ".join(plan.recipients),
             untracked=untracked,
         )
-        return Copy(data, record, links)
+        return Copy(data, record, links, warnings, defects)
 
     def _instrument(
         self, incoming: _Incoming, plan: CopyPlan, read_receipt: bool
-    ) -> tuple[bytes, list[str]]:
+    ) -> tuple[bytes, list[str], tuple[str, ...], tuple[str, ...]]:
         result = instrument_message(
             incoming.tracked_base,
             codec=self._codec,
@@ -170,6 +193,9 @@ class CopyMaker:
             max_bytes=self._max_bytes,
         )
         data = result.mime
+        warnings = list(result.warnings)
+        if result.html_parts == 0:
+            warnings.append("no HTML part, so no open pixel")
         if read_receipt and self._return_domain:
             receipts = return_address(
                 self._codec, plan.id, plan.sent_at, ReturnKind.RECEIPT, self._return_domain
@@ -182,4 +208,4 @@ class CopyMaker:
         if incoming.signed:
             assert self._signer is not None  # may_change says so
             data = self._signer.resign(data, incoming.signed)
-        return data, list(result.links)
+        return data, list(result.links), tuple(warnings), tuple(result.defects)

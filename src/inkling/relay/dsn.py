@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from email.utils import formatdate, make_msgid
 
-from inkling.relay.headers import header_fields
+from inkling.mail.headers import header_fields
 from inkling.relay.upstream import Reply
 
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from inkling.model import InklingId
 from inkling.relay.copies import CopyPlan
 from inkling.relay.upstream import Reply, Transaction
 from inkling.tokens import new_message_id
@@ -25,7 +26,7 @@ MAX_RECIPIENTS = 100
 class OpenCopy:
     """A copy being built: its id and send time, and its upstream transaction."""
 
-    id: str
+    id: InklingId
     sent_at: int
     transaction: Transaction
 
@@ -45,6 +46,7 @@ class OpenEnvelope:
         self._per_recipient = per_recipient
         self._transaction = transaction
         self.copies: list[OpenCopy] = []
+        self._named: set[str] = set()
 
     @property
     def recipients(self) -> int:
@@ -54,11 +56,18 @@ class OpenEnvelope:
         """Pass one RCPT upstream; the upstream's answer (or 451 if it is unreachable)."""
         if self.recipients >= MAX_RECIPIENTS:
             return Reply(452, "4.5.3 too many recipients; send the rest in another message")
+        if recipient.lower() in self._named:  # one copy per recipient, however often named
+            return Reply(250, "2.1.5 recipient named before; it gets one copy")
         if self.copies and not self._per_recipient:
-            return await self.copies[0].transaction.add_recipient(recipient)
+            reply = await self.copies[0].transaction.add_recipient(recipient)
+            if reply.ok:
+                self._named.add(recipient.lower())
+            return reply
         ident, sent_at = new_message_id(), int(time.time())
         copy = OpenCopy(ident, sent_at, self._transaction(ident, sent_at))
         reply = await copy.transaction.add_recipient(recipient)
+        if reply.ok:
+            self._named.add(recipient.lower())
         if reply.ok or not self._per_recipient:
             self.copies.append(copy)
         else:
@@ -74,3 +83,4 @@ class OpenEnvelope:
         for copy in self.copies:
             await copy.transaction.close()
         self.copies.clear()
+        self._named.clear()

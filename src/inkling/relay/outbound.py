@@ -1,4 +1,4 @@
-"""The relay's outgoing half, built once from the settings: copies made, then sent upstream.
+"""The relay's outgoing half: copies made, registered, then sent upstream.
 
 Both ways mail leaves Inkling, the SMTP relay (``server.py``) and the sending API
 (``POST /api/v1/messages``), go through one Outbound, so a message is instrumented, routed
@@ -8,18 +8,13 @@ to its workflow, signed and given its return paths the same way whichever door i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from urllib.parse import urlsplit
 
-from inkling.config import Settings
 from inkling.errors import ConfigError
-from inkling.relay.copies import CopyMaker
+from inkling.relay.copies import Copy, CopyMaker, CopyPlan
 from inkling.relay.delivery import Delivery
 from inkling.relay.envelope import OpenEnvelope, TransactionFactory
-from inkling.relay.signing import Signer
 from inkling.relay.upstream import Transaction, Upstream
-from inkling.relay.workflows import Workflows
 from inkling.store import Store
-from inkling.tokens import TokenCodec
 
 NO_UPSTREAM = "sending mail needs INKLING_RELAY_UPSTREAM (relay_upstream), the mail server"
 
@@ -37,6 +32,7 @@ class Outbound:
         per_recipient: bool,
     ) -> None:
         self.maker = maker
+        self._store = store
         #: None: no upstream configured; copies can be made but not sent.
         self.upstream = upstream
         self.hostname = hostname
@@ -48,30 +44,21 @@ class Outbound:
             bounce_transaction=lambda: self._transaction("", []),
         )
 
-    @classmethod
-    def from_settings(cls, settings: Settings, *, codec: TokenCodec, store: Store) -> Outbound:
-        """Raises ConfigError for a DKIM key that cannot be used."""
-        signer = None
-        if settings.dkim_key_file and settings.dkim_selector and settings.dkim_domain:
-            signer = Signer.from_file(
-                settings.dkim_domain, settings.dkim_selector, settings.dkim_key_file
-            )
-        maker = CopyMaker(
-            codec=codec,
-            base_url=settings.base_url,
-            workflows=Workflows(settings.workflows, settings.workflow_rules),
-            signer=signer,
-            return_domain=settings.return_domain,
-            max_bytes=settings.max_message_bytes,
-        )
-        upstream = Upstream.from_url(settings.relay_upstream) if settings.relay_upstream else None
-        return cls(
-            store=store,
-            maker=maker,
-            upstream=upstream,
-            hostname=urlsplit(settings.base_url).hostname or "inkling",
-            per_recipient=settings.relay_per_recipient,
-        )
+    def register(
+        self,
+        raw: bytes,
+        sender: str,
+        plans: Sequence[CopyPlan],
+        *,
+        workflow: str | None = None,
+        ticket: str | None = None,
+    ) -> list[Copy]:
+        """Make a copy per plan and register them all (one transaction), for mail that
+        leaves some other way (``inkling instrument``, the API with ``send=false``, the
+        demo). Blocking. Raises DuplicateMessage if a copy is registered already."""
+        copies = self.maker.make(raw, sender, plans, workflow=workflow, ticket=ticket)
+        self._store.messages.register_all([(c.record, c.links) for c in copies])
+        return copies
 
     def transactions(self, sender: str, options: Sequence[str]) -> TransactionFactory:
         """The upstream-transaction factory for one envelope from ``sender`` (its copies

@@ -1,32 +1,47 @@
-"""``start_relay``: the relay built from the settings and started beside ``inkling serve``.
+"""``start_relay``: the SMTP relay, started beside ``inkling serve``.
 
-This is the relay's composition root: every piece is made here from the settings and the
-running Inkling's services, and handed down; nothing below reads settings.
+It is given the outgoing half it shares with the sending API (:class:`Outbound`, built
+once by the composition root) and its own options; it reads no settings.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from aiosmtpd.smtp import SMTP
-
-from inkling.config import Settings
+from inkling.errors import ConfigError
+from inkling.mail.listener import Listener
 from inkling.relay.access import Access
 from inkling.relay.handler import RelayHandler
-from inkling.relay.listener import Listener
-from inkling.relay.outbound import Outbound
+from inkling.relay.logins import LoginGuard, LoginLimits
+from inkling.relay.outbound import NO_UPSTREAM, Outbound
+from inkling.relay.session import RelaySMTP
 from inkling.relay.tls import server_context
-from inkling.relay.upstream import Upstream
-
-if TYPE_CHECKING:  # only a type here: inkling.server builds the API, which imports the relay
-    from inkling.services import Services
 
 log = logging.getLogger(__name__)
 #: How long stopping waits for deliveries under way.
 DRAIN_SECONDS = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class RelayOptions:
+    """How the relay listens and whom it lets in."""
+
+    host: str
+    port: int  # 0: any free port
+    username: str | None = None
+    password: str | None = None
+    allow_plain_auth: bool = False
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    #: Where a self-signed certificate is made when none is given.
+    self_signed_dir: Path = Path("relay-tls")
+    max_message_bytes: int = 25 * 1024 * 1024
+    #: How many wrong passwords a connection and a client address may try.
+    logins: LoginLimits = field(default_factory=LoginLimits)
 
 
 @dataclass
@@ -42,60 +57,50 @@ class RelayHandle:
         self._listener.stop()
 
 
-class _RelaySMTP(SMTP):
-    """aiosmtpd's SMTP, telling the handler when a client goes away (even mid-DATA)."""
+def start_relay(outbound: Outbound, options: RelayOptions) -> RelayHandle:
+    """Start the SMTP relay (port 0: a free port, see ``RelayHandle.port``).
 
-    def connection_lost(self, error: Exception | None) -> None:
-        session = self.session
-        super().connection_lost(error)
-        if session is not None:
-            self.event_handler.connection_lost(session)
-
-
-def start_relay(services: Services, settings: Settings, *, host: str, port: int) -> RelayHandle:
-    """Start the SMTP relay on ``host:port`` (0: a free port, see ``RelayHandle.port``).
-
-    Raises ConfigError for settings the relay cannot work with and OSError if the address
-    cannot be bound.
+    Deliveries a previous process left unsettled (it was killed mid-send) are settled
+    first. Raises ConfigError when there is no upstream or the TLS pair cannot be used,
+    and OSError if the address cannot be bound.
     """
-    upstream = Upstream.from_url(settings.relay_upstream)  # the relay needs one: say so now
-    outbound = Outbound.from_settings(settings, codec=services.codec, store=services.store)
+    if outbound.upstream is None:
+        raise ConfigError(NO_UPSTREAM)
+    outbound.delivery.reconcile()
     hostname = outbound.hostname
-    password = settings.relay_password.get_secret_value() if settings.relay_password else None
-    access = Access(settings.relay_username, password, allow_plain=settings.relay_allow_plain_auth)
+    access = Access(options.username, options.password, allow_plain=options.allow_plain_auth)
     handler = RelayHandler(
         access=access,
         delivery=outbound.delivery,
         transactions=outbound.transactions,
-        per_recipient=settings.relay_per_recipient,
+        per_recipient=outbound.per_recipient,
     )
     tls = server_context(
-        settings.relay_tls_cert,
-        settings.relay_tls_key,
-        data_dir=settings.data_dir,
+        options.tls_cert,
+        options.tls_key,
+        self_signed_dir=options.self_signed_dir,
         hostname=hostname,
     )
     smtp_options: dict[str, Any] = {
         "hostname": hostname,
         "tls_context": tls,
-        "data_size_limit": settings.max_message_bytes,
+        "data_size_limit": options.max_message_bytes,
         "enable_SMTPUTF8": True,
         "auth_require_tls": False,  # Access decides: TLS, loopback, or allowed plain
-        "authenticator": access.authenticate,
         "ident": "Inkling relay",
     }
 
+    guard = LoginGuard(options.logins)
+
     def factory(loop: asyncio.AbstractEventLoop) -> asyncio.Protocol:
-        return _RelaySMTP(handler, loop=loop, **smtp_options)
+        return RelaySMTP(handler, loop=loop, access=access, guard=guard, **smtp_options)
 
     async def drain() -> None:
         await handler.drain(DRAIN_SECONDS)
 
-    listener = Listener(factory, host, port, on_stop=drain, name="inkling-relay")
+    listener = Listener(factory, options.host, options.port, on_stop=drain, name="inkling-relay")
     listener.start()
-    if settings.workflows and not settings.return_domain:
-        receipts = [name for name, policy in settings.workflows.items() if policy.read_receipt]
-        if receipts:
-            log.warning("workflows %s ask for read receipts, but no return_domain is set", receipts)
-    log.info("SMTP relay on %s:%d, forwarding to %r", host, listener.port, upstream)
-    return RelayHandle(host, listener.port, listener)
+    log.info(
+        "SMTP relay on %s:%d, forwarding to %r", options.host, listener.port, outbound.upstream
+    )
+    return RelayHandle(options.host, listener.port, listener)

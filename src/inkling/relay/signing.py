@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from inkling.errors import ConfigError, RelayError
-from inkling.relay.headers import header_fields, line_ending, remove_fields
+from inkling.mail.headers import header_fields, line_ending, remove_fields
 
 SIGNATURE_HEADER = "dkim-signature"
 _DEFAULT_HEADERS = [b"from", b"to", b"cc", b"subject", b"date", b"message-id", b"reply-to"]

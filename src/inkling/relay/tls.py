@@ -20,15 +20,14 @@ from cryptography.x509.oid import NameOID
 
 from inkling.errors import ConfigError
 
-SELF_SIGNED_DIR = "relay-tls"
-
 
 def server_context(
-    cert: Path | None, key: Path | None, *, data_dir: Path, hostname: str
+    cert: Path | None, key: Path | None, *, self_signed_dir: Path, hostname: str
 ) -> ssl.SSLContext:
-    """An SSLContext for STARTTLS with the given pair, or the data dir's self-signed one."""
+    """An SSLContext for STARTTLS with the given pair, or the self-signed one kept in
+    ``self_signed_dir`` (made on first use)."""
     if cert is None or key is None:
-        cert, key = self_signed(data_dir / SELF_SIGNED_DIR, hostname)
+        cert, key = self_signed(self_signed_dir, hostname)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     try:
         context.load_cert_chain(cert, key)

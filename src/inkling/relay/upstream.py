@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 import aiosmtplib
 
 from inkling.errors import ConfigError
+from inkling.relay.dataphase import BeforeFinalDot, DataResult, send_data
 
 log = logging.getLogger(__name__)
 TIMEOUT = 60.0
@@ -32,6 +33,9 @@ class Reply:
     #: False when the reply is Inkling's own because the upstream could not be reached or
     #: would not let Inkling log in: the API tells "unreachable" (503) from "refused" (502).
     reached: bool = True
+    #: The conversation broke after the final dot of DATA: the upstream may have the
+    #: message. Inkling counts such a copy as delivered (see ``delivery.py``).
+    in_doubt: bool = False
 
     @property
     def ok(self) -> bool:
@@ -41,6 +45,23 @@ class Reply:
     def line(self) -> str:
         """The reply on one line (a multi-line upstream reply is joined with "; ")."""
         return f"{self.code} {'; '.join(self.text.splitlines()) or 'OK'}"
+
+
+HELD_BACK = Reply(
+    451,
+    "4.3.0 Inkling could not record the delivery, so did not send it; try again later",
+    reached=False,
+)
+IN_DOUBT = Reply(
+    451,
+    "4.4.2 the connection broke after the message was sent; it may have been delivered",
+    reached=False,
+    in_doubt=True,
+)
+
+
+async def _go_ahead() -> bool:
+    return True
 
 
 def unreachable(detail: str) -> Reply:
@@ -111,8 +132,11 @@ class Transaction:
             self.recipients.append(recipient)
         return reply
 
-    async def send(self, data: bytes) -> Reply:
-        """DATA: the upstream's final answer for the message."""
+    async def send(self, data: bytes, before_final_dot: BeforeFinalDot = _go_ahead) -> Reply:
+        """DATA: the upstream's final answer for the message. ``before_final_dot`` runs
+        when all but the final dot is written; if it says no, the transaction is
+        abandoned (nothing is delivered) and the reply is HELD_BACK. A conversation that
+        breaks after the dot is IN_DOUBT."""
         if not self.recipients:
             return Reply(554, "5.5.1 no valid recipients")
         if not await self._alive():
@@ -120,9 +144,9 @@ class Transaction:
             if not reply.ok:
                 return reply
         assert self._client is not None
-        reply = await self._command(self._client.data(data))
+        result = await send_data(self._client, data, before_final_dot, TIMEOUT)
         await self.close()
-        return reply
+        return _data_reply(result)
 
     async def close(self) -> None:
         """End the connection; an open transaction is abandoned (nothing is sent)."""
@@ -195,3 +219,14 @@ class Transaction:
             await self.close()
             return unreachable(f"{type(exc).__name__} during the transaction")
         return Reply(response.code, response.message)
+
+
+def _data_reply(result: DataResult) -> Reply:
+    if result.held_back:
+        return HELD_BACK
+    if result.failure is None:
+        return Reply(result.code, result.text)
+    if result.after_dot:
+        log.warning("the upstream's answer to a message was lost (%s)", result.failure)
+        return IN_DOUBT
+    return unreachable(f"{result.failure} during the transaction")

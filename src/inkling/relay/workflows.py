@@ -11,9 +11,27 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from inkling.config import WorkflowPolicy, WorkflowRule
 
-DEFAULT_POLICY = WorkflowPolicy()
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """What is done with a workflow's messages."""
+
+    track: bool = True
+    read_receipt: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """Puts a message in ``workflow`` when every pattern given matches (shell-style globs,
+    without regard to case; the settings refuse a rule without any)."""
+
+    workflow: str
+    sender: str | None = None
+    recipient: str | None = None
+    subject: str | None = None
+
+
+DEFAULT_POLICY = Policy()
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,13 +39,13 @@ class Route:
     """The workflow a copy belongs to (None: none named or matched) and its policy."""
 
     workflow: str | None
-    policy: WorkflowPolicy
+    policy: Policy
 
 
 class Workflows:
     """Policies by workflow name, and the rules that name a workflow."""
 
-    def __init__(self, policies: dict[str, WorkflowPolicy], rules: Sequence[WorkflowRule]) -> None:
+    def __init__(self, policies: dict[str, Policy], rules: Sequence[Rule]) -> None:
         self._policies = policies
         self._rules = list(rules)
 
