@@ -2,36 +2,46 @@
 PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# What running needs (make run), then what the tests and benchmarks add (make test).
+RUN    := $(VENV)/.installed-run
+DEV    := $(VENV)/.installed-dev
+SHELL  := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+# pip notes every configured package location this machine lacks; they are not errors.
+QUIET_PIP := grep -v "^WARNING: Location '.*' is ignored" || true
 
 .PHONY: install run test lint bench clean
 
-$(STAMP): pyproject.toml
+$(RUN): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
-	touch $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e . 2>&1 | $(QUIET_PIP)
+	touch $@
 
-install: $(STAMP)
+$(DEV): $(RUN)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]' 2>&1 | $(QUIET_PIP)
+	touch $@
 
-run: $(STAMP)
+install: $(DEV)
+
+run: $(RUN)
 	$(BIN)/inkling demo
 
-test: $(STAMP)
+test: $(DEV)
 	./scripts/test-services
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/mypy
+	$(MAKE) --no-print-directory lint
 	$(BIN)/pytest
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
-bench: $(STAMP)
+bench: $(DEV)
 	./scripts/test-services
 	$(BIN)/python bench/instrument.py --corpus tests/fixtures/html
+	$(BIN)/python bench/linearity.py
+	$(BIN)/python bench/loader.py
 	$(BIN)/python bench/tracker.py
 
 clean:

@@ -70,7 +70,7 @@ def test_unknown_key_in_toml_is_named(tmp_path: Path) -> None:
 
 def test_malformed_toml_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "inkling.toml").write_text("base_url = \n")
-    with pytest.raises(ConfigError, match="cannot read settings"):
+    with pytest.raises(ConfigError, match=r"cannot read inkling\.toml: .*line 1"):
         load_settings()
 
 

@@ -2,8 +2,8 @@
 
 Sources, highest priority first: ``INKLING_*`` environment variables, then ``inkling.toml``
 (in the working directory, or the file named by ``INKLING_CONFIG``), then defaults. The
-composition root (``cli.py``) loads them and passes the pieces down; no other module reads
-the environment.
+composition root (``root.py``) turns them into each package's options; no other module
+reads the environment or imports this one.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -91,7 +92,7 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=1, le=65535)
     trusted_proxies: list[str] = Field(default_factory=list)
     store_full_ip: bool = False
-    batch_max: int = Field(default=512, ge=1, le=100_000)
+    durability: Literal["process", "power"] = "process"
     max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     relay_upstream: str | None = None
     relay_username: str | None = None
@@ -100,6 +101,9 @@ class Settings(BaseSettings):
     relay_tls_cert: Path | None = None
     relay_tls_key: Path | None = Field(default=None, validate_default=True)
     relay_per_recipient: bool = True
+    relay_auth_failures_per_connection: int = Field(default=3, ge=1, le=100)
+    relay_auth_failures_per_address: int = Field(default=10, ge=1, le=10_000)
+    relay_auth_window_seconds: float = Field(default=900.0, ge=1, le=86_400)
     return_domain: str | None = None
     dkim_domain: str | None = None
     dkim_selector: str | None = None
@@ -241,13 +245,20 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read the settings, raising :class:`ConfigError` with one line naming a bad one."""
+    """Read the settings, raising :class:`ConfigError` with one line naming a bad one or
+    the file at fault."""
+    named = os.environ.get("INKLING_CONFIG")
+    toml_file = Path(named or DEFAULT_CONFIG_FILE)
+    if named and not toml_file.is_file():
+        raise ConfigError(f"INKLING_CONFIG names {toml_file}, which is not a readable file")
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from exc
-    except (ValueError, OSError) as exc:  # e.g. a malformed inkling.toml
-        raise ConfigError(f"cannot read settings: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"cannot read {toml_file}: {exc}") from exc
+    except (ValueError, OSError) as exc:
+        raise ConfigError(f"cannot read settings from {toml_file}: {exc}") from exc
 
 
 def _describe(exc: ValidationError) -> str:

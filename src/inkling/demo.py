@@ -14,14 +14,13 @@ import time
 from dataclasses import dataclass, field
 
 from inkling.classify import Classifier
-from inkling.classify.live import LiveJudge
+from inkling.classify.batch import BatchJudge
 from inkling.errors import UnknownMessage
-from inkling.events.model import Event, EventKind
 from inkling.inbound.recording import InboundRecorder
-from inkling.instrument import instrument_message
+from inkling.model import Event, EventKind, MessageRecord, new_event_id
 from inkling.privacy.ip import truncate_ip
-from inkling.services import Services
-from inkling.store import MessageRecord
+from inkling.relay import CopyPlan, Outbound
+from inkling.root import Services
 from inkling.tokens import HONEYPOT_LINK, new_message_id
 
 DOMAIN = "demo.inkling.example"
@@ -44,7 +43,7 @@ OFFICE = "198.51.100.23"  # a company's own network (documentation range)
 
 
 @dataclass(frozen=True)
-class Hit:
+class StoryHit:
     after: float  # seconds after sending
     kind: EventKind
     ip: str
@@ -60,7 +59,7 @@ class Story:
     ticket: str
     links: tuple[str, ...]
     sent_ago: float  # seconds before now
-    hits: tuple[Hit, ...] = ()
+    hits: tuple[StoryHit, ...] = ()
     inbound: tuple[str, ...] = ()  # "reply", "bounce" or "autoreply"
 
     @property
@@ -77,8 +76,8 @@ STORIES = (
         ("https://help.acme.example/refunds", "https://acme.example/orders/48213"),
         sent_ago=5 * 3600,
         hits=(
-            Hit(40, EventKind.OPEN, APPLE_RELAY, MPP),
-            Hit(2 * 3600, EventKind.CLICK, APPLE_RELAY, SAFARI, link=0),
+            StoryHit(40, EventKind.OPEN, APPLE_RELAY, MPP),
+            StoryHit(2 * 3600, EventKind.CLICK, APPLE_RELAY, SAFARI, link=0),
         ),
     ),
     Story(
@@ -93,11 +92,11 @@ STORIES = (
         ),
         sent_ago=4 * 3600,
         hits=(
-            Hit(1.4, EventKind.CLICK, "40.94.3.7", SAFE_LINKS, link=0),
-            Hit(1.7, EventKind.CLICK, "40.94.3.9", SAFE_LINKS, link=1),
-            Hit(1.9, EventKind.CLICK, "40.94.3.12", SAFE_LINKS, link=2),
-            Hit(2.1, EventKind.CLICK, "40.94.3.12", SAFE_LINKS, link=HONEYPOT_LINK),
-            Hit(25 * 60, EventKind.OPEN, OFFICE, OUTLOOK),
+            StoryHit(1.4, EventKind.CLICK, "40.94.3.7", SAFE_LINKS, link=0),
+            StoryHit(1.7, EventKind.CLICK, "40.94.3.9", SAFE_LINKS, link=1),
+            StoryHit(1.9, EventKind.CLICK, "40.94.3.12", SAFE_LINKS, link=2),
+            StoryHit(2.1, EventKind.CLICK, "40.94.3.12", SAFE_LINKS, link=HONEYPOT_LINK),
+            StoryHit(25 * 60, EventKind.OPEN, OFFICE, OUTLOOK),
         ),
         inbound=("reply",),
     ),
@@ -109,9 +108,9 @@ STORIES = (
         ("https://acme.example/account/reset",),
         sent_ago=3 * 3600,
         hits=(
-            Hit(5 * 60, EventKind.OPEN, GMAIL_PROXY, GMAIL),
-            Hit(3600, EventKind.OPEN, GMAIL_PROXY, GMAIL),
-            Hit(2 * 3600, EventKind.OPEN, GMAIL_PROXY, GMAIL),
+            StoryHit(5 * 60, EventKind.OPEN, GMAIL_PROXY, GMAIL),
+            StoryHit(3600, EventKind.OPEN, GMAIL_PROXY, GMAIL),
+            StoryHit(2 * 3600, EventKind.OPEN, GMAIL_PROXY, GMAIL),
         ),
     ),
     Story(
@@ -130,7 +129,7 @@ STORIES = (
         "48262",
         ("https://help.acme.example/vpn",),
         sent_ago=3600,
-        hits=(Hit(90, EventKind.OPEN, "98.136.1.1", YAHOO),),
+        hits=(StoryHit(90, EventKind.OPEN, "98.136.1.1", YAHOO),),
         inbound=("autoreply",),
     ),
 )
@@ -142,54 +141,48 @@ class Seeded:
     already: bool = False
 
 
-def seed(services: Services, base_url: str) -> Seeded:
-    """Register the demo messages and record what happened to them, unless done before."""
+def seed(services: Services, outbound: Outbound, classifier: Classifier) -> Seeded:
+    """Register the demo messages and record what happened to them, unless done before.
+
+    The messages go through ``outbound`` as any instrumented mail does, their hits are
+    judged by the loader's judge and their mail read by the inbound recorder."""
     store = services.store
     try:
-        store.find_message(STORIES[0].message_id)
+        store.messages.find(STORIES[0].message_id)
     except UnknownMessage:
         pass
     else:
-        return Seeded([(s, store.find_message(s.message_id).id) for s in STORIES], True)
-    judge = LiveJudge(Classifier.for_data_dir(services.settings.data_dir))
+        return Seeded([(s, store.messages.find(s.message_id).id) for s in STORIES], True)
+    judge = BatchJudge(classifier)
     inbound = InboundRecorder(store, services.codec, None, via="IMAP")
     seeded = Seeded()
     now = time.time()
     for story in STORIES:
-        message = _send(services, story, base_url, int(now - story.sent_ago))
+        message = _send(outbound, story, int(now - story.sent_ago))
         for hit in story.hits:
-            event = _event(message, hit)
-            store.insert_events([event], judge.judge([event], event.ts))
+            event = _event(message, hit, classifier)
+            judged = judge.judge([event], event.ts)
+            store.events.insert([event], judged.changes)
+            judged.commit()
         for kind in story.inbound:
             inbound.deliver(_INBOUND[kind](story))
         seeded.stories.append((story, message.id))
     return seeded
 
 
-def _send(services: Services, story: Story, base_url: str, sent_at: int) -> MessageRecord:
-    instrumented = instrument_message(
-        _mime(story),
-        codec=services.codec,
-        base_url=base_url,
-        message=new_message_id(),
-        sent_at=sent_at,
+def _send(outbound: Outbound, story: Story, sent_at: int) -> MessageRecord:
+    plan = CopyPlan(new_message_id(), sent_at, [story.to])
+    (copy,) = outbound.register(
+        _mime(story), f"support@{DOMAIN}", [plan], workflow="support", ticket=story.ticket
     )
-    record = MessageRecord(
-        id=instrumented.message,
-        message_id=story.message_id,
-        workflow="support",
-        ticket=story.ticket,
-        subject=story.subject,
-        sent_at=sent_at,
-        links_total=len(instrumented.links),
-        recipient=story.to,
-    )
-    services.store.register_message(record, instrumented.links)
-    return record
+    return copy.record
 
 
-def _event(message: MessageRecord, hit: Hit) -> Event:
+def _event(message: MessageRecord, hit: StoryHit, classifier: Classifier) -> Event:
+    """A hit as the tracker records it: the address truncated, its published network
+    looked up from the whole one."""
     return Event(
+        id=new_event_id(),
         message=message.id,
         kind=hit.kind,
         ts=message.sent_at + hit.after,
@@ -197,9 +190,9 @@ def _event(message: MessageRecord, hit: Hit) -> Event:
         sent_at=message.sent_at,
         link=hit.link,
         ip=truncate_ip(hit.ip),
+        network=classifier.networks.locate(hit.ip)[0] or "",
         user_agent=hit.ua,
-        headers={"accept-language": "en-GB,en;q=0.9"} if hit.ua in (SAFARI, OUTLOOK) else {},
-        peer=hit.ip,
+        evidence={"accept-language": "en-GB,en;q=0.9"} if hit.ua in (SAFARI, OUTLOOK) else {},
     )
 
 

@@ -8,13 +8,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from inkling.api.app import build_api
+from inkling import root
 from inkling.api.keys import ApiKeys
 from inkling.config import Settings
+from inkling.datadir import DataDir
 from inkling.errors import KeyStoreError
-from inkling.events.model import Event, EventKind, Verdict
-from inkling.server import Services
-from inkling.store import MessageRecord, Store
+from inkling.model import Agent, Event, EventKind, MessageRecord, Verdict, new_event_id
+from inkling.root import Services
+from inkling.store import Store
 from inkling.tokens import TokenCodec, new_message_id
 
 OUTLOOK = "Mozilla/4.0 (compatible; ms-office; MSOffice 16; Microsoft Outlook 16.0.17928; Pro)"
@@ -30,8 +31,9 @@ class _Client:
 
     def __init__(self, store: Store, keys: ApiKeys) -> None:
         data_dir = keys.path.parent
-        services = Services(Settings(data_dir=data_dir), store, TokenCodec.for_data_dir(data_dir))
-        self._app = build_api(services, keys)
+        settings = Settings(data_dir=data_dir)
+        codec = TokenCodec.for_data_dir(data_dir)
+        self._app = root.api(settings, Services(DataDir(data_dir), store, codec, settings.base_url))
 
     def __enter__(self) -> _Client:
         return self
@@ -54,12 +56,12 @@ def _client(store: Store, keys: ApiKeys) -> _Client:
 
 def _message(store: Store) -> MessageRecord:
     record = MessageRecord(new_message_id(), "<r1/x@acme.example>", "billing", "7", "Hi", 1, 1)
-    store.register_message(record, ["https://help.acme.example/refunds"])
-    opened = Event(record.id, EventKind.OPEN, 10.0, "GET", user_agent=OUTLOOK)
-    opened.verdict, opened.agent = Verdict.HUMAN, "mail_client"
-    fetched = Event(record.id, EventKind.OPEN, 5.0, "GET", user_agent="Mozilla/5.0")
-    fetched.verdict, fetched.agent = Verdict.MACHINE, "apple_mpp"
-    store.insert_events([fetched, opened])
+    store.messages.register(record, ["https://help.acme.example/refunds"])
+    opened = Event(new_event_id(), record.id, EventKind.OPEN, 10.0, "GET", user_agent=OUTLOOK)
+    opened.verdict, opened.agent = Verdict.HUMAN, Agent.MAIL_CLIENT
+    fetched = Event(new_event_id(), record.id, EventKind.OPEN, 5.0, "GET", user_agent="Mozilla/5.0")
+    fetched.verdict, fetched.agent = Verdict.MACHINE, Agent.APPLE_MPP
+    store.events.insert([fetched, opened])
     return record
 
 
@@ -123,7 +125,7 @@ def test_a_message_sent_as_several_copies_asks_for_one(store: Store, keys: ApiKe
         MessageRecord(new_message_id(), "<cc@acme.example>", None, None, "Hi", 1, 0, recipient=r)
         for r in ("ann@customer.example", "bob@customer.example")
     ]
-    store.register_messages([(c, []) for c in copies])
+    store.messages.register_all([(c, []) for c in copies])
     key = keys.add("zendesk")
     auth = {"Authorization": f"Bearer {key}"}
     with _client(store, keys) as client:

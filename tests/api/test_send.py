@@ -20,10 +20,11 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from inkling.api.app import build_api
+from inkling import root
 from inkling.api.keys import ApiKeys
 from inkling.config import Settings
-from inkling.server import Services
+from inkling.datadir import DataDir
+from inkling.root import Services
 from inkling.store import Store
 from inkling.tokens import HONEYPOT_LINK, TokenCodec
 from tests.relay.conftest import BASE_URL, Sink
@@ -79,9 +80,10 @@ def api_factory(
         }
         values.update(overrides)
         settings = Settings(**values)  # type: ignore[arg-type]
-        services = Services(settings, store, TokenCodec.for_data_dir(settings.data_dir))
-        keys = ApiKeys.for_data_dir(settings.data_dir)
-        return Api(build_api(services, keys), services, keys.add(f"helpdesk{next(_names)}"))
+        codec = TokenCodec.for_data_dir(settings.data_dir)
+        services = Services(DataDir(settings.data_dir), store, codec, settings.base_url)
+        keys = ApiKeys(services.data_dir.users)
+        return Api(root.api(settings, services), services, keys.add(f"helpdesk{next(_names)}"))
 
     return build
 
@@ -144,7 +146,7 @@ def test_json_comes_back_as_an_instrumented_registered_message(api: Api, sink: S
     parsed = _parse(answer.content)
     assert parsed.get_content_type() == "multipart/alternative"
     assert parsed["To"] == ANN and parsed["X-Inkling-Workflow"] is None
-    record = api.services.store.find_message(ident)
+    record = api.services.store.messages.find(ident)
     assert (record.workflow, record.ticket, record.recipient) == ("billing", "4821", ANN)
     assert record.message_id == parsed["Message-ID"] and record.relayed_at is None
     assert api.get(f"/api/v1/messages/{ident}").status_code == 200
@@ -161,7 +163,7 @@ def test_several_recipients_come_back_as_a_copy_each(api: Api) -> None:
         mime = base64.b64decode(copy["mime"])
         assert _tokens(api.services.codec, mime) == ({copy["id"]}, LINKS)
         assert _parse(mime).get_content_type() == "text/plain"
-        assert api.services.store.find_message(copy["id"]).recipient == copy["recipient"]
+        assert api.services.store.messages.find(copy["id"]).recipient == copy["recipient"]
 
 
 def test_raw_mime_comes_back_instrumented_and_registered(api: Api) -> None:
@@ -180,7 +182,7 @@ def test_raw_mime_comes_back_instrumented_and_registered(api: Api) -> None:
         parsed = _parse(mime)
         assert parsed["Bcc"] is None and parsed["X-Inkling-Ticket"] is None  # ... not a field
         assert parsed["Message-ID"] == copy["message_id"] == "<reply-1@acme.example>"
-        assert api.services.store.find_message(copy["id"]).ticket == "77"
+        assert api.services.store.messages.find(copy["id"]).ticket == "77"
 
 
 def test_the_same_message_registered_twice_is_a_conflict(api: Api) -> None:
@@ -210,7 +212,7 @@ def test_two_recipients_get_a_copy_each_at_the_mail_server(api: Api, sink: Sink)
         mime = received[copy["recipient"]].content
         assert _tokens(api.services.codec, mime) == ({copy["id"]}, LINKS + LINKS)
         assert _parse(mime)["Message-ID"] == copy["message_id"]
-        assert api.services.store.find_message(copy["id"]).relayed_at is not None
+        assert api.services.store.messages.find(copy["id"]).relayed_at is not None
         reading = api.get(f"/api/v1/messages/{copy['id']}")
         assert reading.status_code == 200 and reading.json()["recipient"] == copy["recipient"]
 
@@ -234,7 +236,7 @@ def test_a_refused_recipient_is_reported_and_the_other_sent(
         "reply": "550 5.1.1 no such user",
     }
     assert [r.rcpt_tos for r in sink.wait_for(1)] == [[ANN]]
-    kept = api.services.store.find_messages(ann["message_id"])
+    kept = api.services.store.messages.copies_of(ann["message_id"])
     assert [r.id for r in kept] == [ann["id"]]
 
 
@@ -243,7 +245,7 @@ def test_every_recipient_refused_is_a_502_with_the_reply(api: Api, sink: Sink) -
     answer = api.post("/api/v1/messages?send=true", json=_fields())
     assert answer.status_code == 502
     assert answer.json()["detail"] == "the mail server refused the message: 550 5.1.1 no such user"
-    assert api.services.store.find_messages(answer.json()["copies"][0]["message_id"]) == []
+    assert api.services.store.messages.copies_of(answer.json()["copies"][0]["message_id"]) == []
 
 
 def test_an_unreachable_mail_server_is_a_503_and_nothing_is_kept(api_factory: ApiFactory) -> None:
@@ -256,7 +258,7 @@ def test_an_unreachable_mail_server_is_a_503_and_nothing_is_kept(api_factory: Ap
     assert answer.status_code == 503
     assert "cannot be reached; nothing was sent" in answer.json()["detail"]
     assert {c["status"] for c in answer.json()["copies"]} == {"refused"}
-    assert api.services.store.find_messages("<reply-1@acme.example>") == []
+    assert api.services.store.messages.copies_of("<reply-1@acme.example>") == []
 
 
 def test_without_a_mail_server_sending_is_a_503(api_factory: ApiFactory) -> None:

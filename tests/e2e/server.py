@@ -29,6 +29,7 @@ class ServerProcess:
         *,
         args: tuple[str, ...] = (),
         env: dict[str, str] | None = None,
+        log: Path | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -41,7 +42,7 @@ class ServerProcess:
         }
         if database_url:
             env["INKLING_DATABASE_URL"] = database_url
-        self.log = data_dir / "serve.log"
+        self.log = log or data_dir / "serve.log"
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [
@@ -70,6 +71,23 @@ class ServerProcess:
             except httpx.TransportError:
                 time.sleep(0.1)
         raise TimeoutError("inkling serve did not come up")
+
+    def readiness(self) -> dict[str, object]:
+        """What ``/readyz`` says (its JSON, whatever its status)."""
+        body: dict[str, object] = httpx.get(f"{self.url}/readyz", timeout=5).json()
+        return body
+
+    def wait_loaded(self, timeout: float = 30.0) -> None:
+        """Wait until the loader has moved every recorded hit into the database."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready = self.readiness()
+            journal, database = ready["journal"], ready["database"]
+            assert isinstance(journal, dict) and isinstance(database, dict)
+            if journal["backlog_events"] == 0 and database["reachable"]:
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"the journal was not loaded in {timeout} s: {self.readiness()}")
 
     def kill(self) -> None:
         """SIGKILL: no chance to flush anything."""

@@ -162,13 +162,15 @@ class Tracker:
     url: str
     codec: TokenCodec
     store: Store
+    server: ServerProcess
 
     @property
     def click_prefix(self) -> str:
         return self.url + CLICK_PATH
 
     def events(self, message: str, kind: str) -> int:
-        counts = self.store.event_counts(message)
+        self.server.wait_loaded()
+        counts = self.store.events.counts(message)  # type: ignore[arg-type]
         return sum(n for (k, _verdict), n in counts.items() if k == kind)
 
 
@@ -187,7 +189,7 @@ def tracker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tracker]:
     try:
         store = Store(f"sqlite:///{data_dir / 'inkling.db'}")
         try:
-            yield Tracker(server.url, codec, store)
+            yield Tracker(server.url, codec, store, server)
         finally:
             store.close()
     finally:

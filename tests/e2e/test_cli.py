@@ -63,6 +63,7 @@ def test_instrument_serve_click_and_read(data_dir: Path) -> None:
         assert response.headers["location"].startswith("https://docs.northwind.example/")
 
         message_id = message["Message-ID"]
+        server.wait_loaded()
         reading = inkling(data_dir, "reading", message_id, "--json")
         assert reading.returncode == 0, reading.stderr
         result = json.loads(reading.stdout)

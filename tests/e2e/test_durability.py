@@ -83,8 +83,13 @@ def test_kill_9_loses_no_acknowledged_hit(
         acknowledged = load.acknowledged
     finally:
         server.stop()
+    restarted = ServerProcess(data_dir, database_url)  # its loader finds the journal
+    try:
+        restarted.wait_loaded()
+    finally:
+        restarted.stop()
     store = Store(database_url)
-    recorded = {e.user_agent for e in store.events_for(message)}
+    recorded = {e.user_agent for e in store.events.for_message(message)}
     store.close()
     assert acknowledged, "the server answered nothing before it was killed"
     assert acknowledged <= recorded, f"{len(acknowledged - recorded)} acknowledged hits lost"
@@ -102,7 +107,7 @@ def test_sigterm_flushes_and_exits_cleanly(data_dir: Path, codec: TokenCodec) ->
     finally:
         server.stop()
     store = Store(f"sqlite:///{data_dir / 'inkling.db'}")
-    recorded = [e.user_agent for e in store.events_for(message)]
+    recorded = [e.user_agent for e in store.events.for_message(message)]
     store.close()
     assert "Traceback" not in server.log.read_text()
     assert len(acknowledged) >= 1000

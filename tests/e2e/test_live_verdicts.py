@@ -45,6 +45,7 @@ def test_live_verdicts_and_a_revision_by_the_honeypot(data_dir: Path) -> None:
             client.get(pixel.group(0), headers={"User-Agent": "Mozilla/5.0"})
             client.get(pixel.group(0), headers={"User-Agent": OUTLOOK})
             client.get(first_link.group(0), headers={"User-Agent": CHROME})
+            server.wait_loaded()
             reading = json.loads(
                 inkling(data_dir, "reading", message["Message-ID"], "--json").stdout
             )
@@ -60,6 +61,7 @@ def test_live_verdicts_and_a_revision_by_the_honeypot(data_dir: Path) -> None:
             # browser: the click before it was the scanner's too.
             trap = client.get(honeypot.group(1), headers={"User-Agent": CHROME})
             assert trap.status_code in (200, 302)
+            server.wait_loaded()
             reading = json.loads(
                 inkling(data_dir, "reading", message["Message-ID"], "--json").stdout
             )

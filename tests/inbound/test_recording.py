@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from inkling.events.model import EventKind, Verdict
 from inkling.inbound.recording import InboundRecorder
-from inkling.relay.returnpath import ReturnKind, return_address
+from inkling.mail.returnpath import ReturnKind, return_address
+from inkling.model import EventKind, MessageRecord, Verdict
 from inkling.signals.reading import read_message
-from inkling.store import MessageRecord, Store
+from inkling.store import Store
 from inkling.tokens import TokenCodec, new_message_id
 from tests.conftest import FIXTURES
 
@@ -23,7 +23,7 @@ def _sent(store: Store, message_id: str, recipient: str = "") -> MessageRecord:
     record = MessageRecord(
         new_message_id(), message_id, None, "5310", "Re", 1_796_000_000, 0, recipient=recipient
     )
-    store.register_messages([(record, [])])
+    store.messages.register_all([(record, [])])
     return record
 
 
@@ -56,7 +56,7 @@ def test_a_bounce_to_the_verp_address_finds_its_copy_without_a_message_id(
     verp = return_address(codec, ann.id, ann.sent_at, ReturnKind.BOUNCE, RETURN_DOMAIN)
     event = recorder.deliver(_read(INBOUND / "written" / "dsn_delayed.eml"), [verp])
     assert event is not None and event.message == ann.id
-    assert event.headers["class"] == "soft"
+    assert event.details["class"] == "soft"
 
 
 def test_a_reply_goes_to_the_copy_of_the_person_who_wrote_it(
@@ -78,7 +78,7 @@ def test_an_out_of_office_is_a_machine_with_its_return_date(
     sent = _sent(store, REPLY_TO)
     event = recorder.deliver(_read(INBOUND / "written" / "autoreply_en.eml"))
     assert event is not None and event.verdict == Verdict.MACHINE
-    assert event.headers["until"] == "2026-12-01"
+    assert event.details["until"] == "2026-12-01"
     assert "an automatic reply came back (back 2026-12-01)" in read_message(store, sent.id).sentence
 
 
@@ -100,4 +100,4 @@ def test_mail_that_answers_nothing_of_ours_records_nothing(
 ) -> None:
     assert recorder.deliver(_read(INBOUND / "written" / "customer_reply.eml")) is None
     assert recorder.deliver(_read(INBOUND / "written" / "garbage.bin")) is None
-    assert store.count_events() == 0
+    assert store.events.count() == 0

@@ -8,26 +8,33 @@
 
 # No "from __future__ import annotations": FastAPI reads these annotations at run time,
 # including those of the dependencies defined inside build_api.
-from typing import TYPE_CHECKING, Annotated, Any
+import logging
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi_offline import FastAPIOffline
 
 from inkling.api.compose import NewMessage
 from inkling.api.intake import JSON, MIME, outgoing, read_body
 from inkling.api.keys import ApiKeys
 from inkling.api.sending import Prepared, SendFailed, Sending, Sent
 from inkling.classify.signatures import UserAgents
-from inkling.errors import AmbiguousMessage, StoreError, UnknownMessage
-from inkling.relay import Outbound
-from inkling.relay.copies import Copy
-from inkling.relay.outbound import NO_UPSTREAM
+from inkling.errors import (
+    AmbiguousMessage,
+    DuplicateMessage,
+    StoreError,
+    StoreUnavailable,
+    UnknownMessage,
+)
+from inkling.relay import NO_UPSTREAM, Copy, Outbound
 from inkling.signals.reading import read_message
+from inkling.store import Store
 
-if TYPE_CHECKING:  # a type only: inkling.server imports this module to build the app
-    from inkling.services import Services
+log = logging.getLogger(__name__)
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `inkling users add NAME`")
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
@@ -88,21 +95,25 @@ SEND_BODY = {
 }
 
 
-def build_api(services: "Services", keys: ApiKeys) -> FastAPI:
-    """The API over the running Inkling's ``services``. Raises ConfigError for relay
-    settings it cannot use (a DKIM key file that cannot be read)."""
-    api = FastAPI(
+@dataclass(frozen=True, slots=True)
+class ApiOptions:
+    max_message_bytes: int = 25 * 1024 * 1024
+
+
+def build_api(*, store: Store, keys: ApiKeys, outbound: Outbound, options: ApiOptions) -> FastAPI:
+    """The API over ``store``, sending through ``outbound`` (shared with the relay)."""
+    api = FastAPIOffline(
         title="Inkling",
         summary="Honest email tracking for customer-support teams",
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
+        static_url="/api/docs/static",  # served from the installed package: no CDN
     )
-    store, settings = services.store, services.settings
+    _translate_store_errors(api)
     user_agents = UserAgents.load()
-    outbound = Outbound.from_settings(settings, codec=services.codec, store=store)
-    sending = Sending(outbound, store)
-    limit = settings.max_message_bytes
+    sending = Sending(outbound)
+    limit = options.max_message_bytes
 
     def user(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -161,11 +172,31 @@ def build_api(services: "Services", keys: ApiKeys) -> FastAPI:
             return JSONResponse(answer.model_dump(), status_code=status)
         try:
             copies = await run_in_threadpool(sending.prepare, message)
-        except StoreError as exc:  # already registered: a second copy would be ambiguous
+        except DuplicateMessage as exc:  # already registered: a second copy would be ambiguous
             raise HTTPException(409, str(exc)) from exc
         return _prepared(copies, request.headers.get("accept", ""))
 
     return api
+
+
+def _translate_store_errors(api: FastAPI) -> None:
+    """A database that is away is a 503 the caller may retry; any other refusal of the
+    database is a 500 (logged): neither is the caller's fault."""
+
+    async def unavailable(request: Request, exc: Exception) -> Response:
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse(
+            {"detail": f"the database is unavailable; try again later ({exc})"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+
+    async def refused(request: Request, exc: Exception) -> Response:
+        log.error("%s %s: %s", request.method, request.url.path, exc)
+        return JSONResponse({"detail": "the database refused the operation"}, status_code=500)
+
+    api.add_exception_handler(StoreUnavailable, unavailable)
+    api.add_exception_handler(StoreError, refused)
 
 
 def _prepared(copies: list[Copy], accept: str) -> Response:

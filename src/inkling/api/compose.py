@@ -41,7 +41,7 @@ from pydantic_core import PydanticCustomError
 
 from inkling.errors import RequestError
 from inkling.instrument.mime import looks_like_message
-from inkling.relay.headers import HeaderField, first_value, header_fields, remove_fields
+from inkling.mail.headers import HeaderField, first_value, header_fields, remove_fields
 from inkling.relay.copies import TICKET_HEADER, WORKFLOW_HEADER
 from inkling.relay.envelope import MAX_RECIPIENTS
 
@@ -496,7 +496,7 @@ def _check_read_fields(fields: list[HeaderField]) -> None:
         if label is None:
             continue
         try:
-            text = field.text()
+            text = field.decoded()
         except HeaderParseError as exc:
             raise RequestError(
                 label, "holds an encoded word (RFC 2047) that does not decode"

@@ -18,12 +18,8 @@ from pydantic import BaseModel, Field
 
 from inkling.api.compose import Outgoing
 from inkling.errors import StoreError
-from inkling.relay.copies import Copy, CopyPlan
-from inkling.relay.delivery import Outcome
-from inkling.relay.headers import first_value
-from inkling.relay.outbound import Outbound
-from inkling.relay.upstream import Reply
-from inkling.store import Store
+from inkling.mail.headers import first_value
+from inkling.relay import IN_FLIGHT, Copy, CopyPlan, Outbound, Outcome, Reply
 from inkling.tokens import new_message_id
 
 log = logging.getLogger(__name__)
@@ -84,9 +80,8 @@ class _Result:
 class Sending:
     """Prepares or sends an :class:`Outgoing` through the relay's outgoing half."""
 
-    def __init__(self, outbound: Outbound, store: Store) -> None:
+    def __init__(self, outbound: Outbound) -> None:
         self._outbound = outbound
-        self._store = store
 
     @property
     def can_send(self) -> bool:
@@ -95,17 +90,15 @@ class Sending:
     def prepare(self, outgoing: Outgoing) -> list[Copy]:
         """Make the copies and register them (blocking: call it in a worker thread).
 
-        Raises StoreError if the database refuses them, e.g. a message already registered
-        under this Message-ID for the same recipient.
+        Raises DuplicateMessage for a message already registered under this Message-ID
+        for the same recipient, StoreUnavailable when the database is away.
         """
         sent_at = int(time.time())
         if self._outbound.per_recipient and outgoing.recipients:
             plans = [CopyPlan(new_message_id(), sent_at, [r]) for r in outgoing.recipients]
         else:
             plans = [CopyPlan(new_message_id(), sent_at, outgoing.recipients)]
-        copies = self._outbound.maker.make(outgoing.raw, outgoing.sender, plans)
-        self._store.register_messages([(copy.record, copy.links) for copy in copies])
-        return copies
+        return self._outbound.register(outgoing.raw, outgoing.sender, plans)
 
     async def send(self, outgoing: Outgoing) -> tuple[int, Sent | SendFailed]:
         """Send the copies upstream; the HTTP status and body that tell the outcome.
@@ -188,6 +181,11 @@ def _sent(result: _Result, message_id: str | None) -> SentCopy:
 def _answer(copies: list[SentCopy], results: list[_Result]) -> tuple[int, Sent | SendFailed]:
     if any(r.reply.ok for r in results):
         return 201, Sent(copies=copies)
+    if any(r.reply == IN_FLIGHT for r in results):
+        return 503, SendFailed(
+            detail="another request is sending this message right now; try again in a minute",
+            copies=copies,
+        )
     refused = [r.reply for r in results if r.reply.reached]
     if refused:
         detail = f"the mail server refused the message: {refused[0].line}"

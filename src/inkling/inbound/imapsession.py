@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import unquote, urlsplit
 
+from inkling.errors import ImapError
+
 DEFAULT_PORTS = {"imap": 143, "imap+starttls": 143, "imaps": 993}
 TIMEOUT = 30.0
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -28,7 +30,7 @@ _DATE = re.compile(
 )
 
 
-class ImapProtocolError(Exception):
+class ImapProtocolError(ImapError):
     """The server answered something the session cannot use."""
 
 

@@ -23,11 +23,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from inkling.errors import ImapStateError
+
 _MESSAGE_ID = re.compile(rb"^message-id:[ \t]*(<[^>\r\n]*>)", re.I | re.M)
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
-class StateError(Exception):
+class StateError(ImapStateError):
     """The state file exists but cannot be read or understood."""
 
 

@@ -16,8 +16,9 @@ from email.utils import getaddresses
 
 from inkling.errors import UnknownMessage
 from inkling.inbound.model import Parsed
-from inkling.relay.returnpath import decode_return_address
-from inkling.store import MessageRecord, Store
+from inkling.mail.returnpath import decode_return_address
+from inkling.model import MessageRecord
+from inkling.store import Store
 from inkling.tokens import TokenCodec
 
 _ADDRESS_HEADERS = ("to", "cc", "delivered-to", "x-original-to", "envelope-to")
@@ -40,7 +41,7 @@ class CopyFinder:
             return by_token, "its return address"
         if not parsed.in_reply_to:
             return None
-        copies = self._store.find_messages(parsed.in_reply_to)
+        copies = self._store.messages.copies_of(parsed.in_reply_to)
         if len(copies) <= 1:
             return (copies[0], "the Message-ID it answers") if copies else None
         people = _people(parsed, headers)
@@ -56,7 +57,7 @@ class CopyFinder:
             found = decode_return_address(address, self._codec, self._return_domain)
             if found is not None:
                 try:
-                    return self._store.find_message(found.message)
+                    return self._store.messages.find(found.message)
                 except UnknownMessage:
                     continue  # a genuine token of a copy since erased
         return None
@@ -71,4 +72,8 @@ def _people(parsed: Parsed, headers: Message) -> set[str]:
 
 def _addresses(headers: Message, names: Iterable[str]) -> list[str]:
     values = [str(v) for name in names for v in (headers.get_all(name) or [])]
-    return [address for _, address in getaddresses(values) if address]
+    try:
+        pairs = getaddresses(values)
+    except (ValueError, TypeError, IndexError, RecursionError):  # "((((" in To:, say
+        return []
+    return [address for _, address in pairs if address]

@@ -122,7 +122,9 @@ def original_message_id(found: Sections, own_id: str) -> str | None:
     return None
 
 
-def looks_like_bounce(message: Message, own: str, rules: BounceRules | None = None) -> list[str]:
+def looks_like_bounce(  # noqa: C901 (one test per sign of a bounce, in the order read)
+    message: Message, own: str, rules: BounceRules | None = None
+) -> list[str]:
     """The evidence that a mail without an RFC 3464 report is a failure notice.
 
     Empty when it is not one. Enough is: a failure phrase in the notice's own words plus

@@ -21,14 +21,14 @@ def parse_message(raw: bytes) -> Parsed:
     """Classify one inbound message. Never raises; see ``Parsed`` for the answer."""
     try:
         message, defects = mime.load(raw)
-    except Exception as exc:  # the stdlib parser is lenient, but input is hostile
+    except Exception as exc:  # noqa: BLE001 (the stdlib parser is lenient, but input is hostile)
         return Parsed("other", defects=(f"not parseable as mail: {type(exc).__name__}",))
     found = budget.defects(defects)
     try:
         return _classify(message, found)
     except RecursionError:
         return Parsed("other", defects=(*found, "MIME structure nested too deeply"))
-    except Exception as exc:  # a bug must cost one message, not the whole batch
+    except Exception as exc:  # noqa: BLE001 (a bug must cost one message, not the batch)
         return Parsed("other", defects=(*found, f"could not be read: {type(exc).__name__}"))
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from inkling.events.model import Event, EventKind, Verdict
 from inkling.inbound.matching import CopyFinder
 from inkling.inbound.model import Parsed
 from inkling.inbound.parser import parse_message
+from inkling.model import Agent, Event, EventKind, InklingId, Verdict, new_event_id
 from inkling.store import Store
 from inkling.tokens import TokenCodec
 
@@ -37,9 +37,16 @@ class InboundRecorder:
     """``deliver(raw, recipients)`` for the inbound MX and the IMAP poller."""
 
     def __init__(
-        self, store: Store, codec: TokenCodec, return_domain: str | None, *, via: str
+        self,
+        store: Store,
+        codec: TokenCodec,
+        return_domain: str | None,
+        *,
+        via: str,
+        parse: Callable[[bytes], Parsed] = parse_message,
     ) -> None:
         self._store = store
+        self._parse = parse  # the MX and the poller parse in a worker process (isolation.py)
         self._finder = CopyFinder(store, codec, return_domain)
         self._via = via  # "SMTP" or "IMAP": kept as the event's method
 
@@ -47,7 +54,7 @@ class InboundRecorder:
         """Record what ``raw`` says about the copy it answers; None if it answers none of
         Inkling's copies (or is nothing Inkling records). Raises only if the store does,
         so the sender or the poller tries again later."""
-        parsed = parse_message(raw)
+        parsed = self._parse(raw)
         kind = _KINDS.get(parsed.kind)
         if kind is None:
             log.info("inbound mail of kind %s: nothing to record", parsed.kind)
@@ -58,16 +65,17 @@ class InboundRecorder:
             return None
         copy, matched_by = found
         event = _event(parsed, kind, copy.id, copy.sent_at, self._via, matched_by)
-        self._store.insert_events([event])
+        self._store.events.insert([event])
         log.info("recorded %s on %s (matched by %s)", kind.value, copy.id, matched_by)
         return event
 
 
 def _event(
-    parsed: Parsed, kind: EventKind, message: str, sent_at: int, via: str, matched_by: str
+    parsed: Parsed, kind: EventKind, message: InklingId, sent_at: int, via: str, matched_by: str
 ) -> Event:
     verdict, agent, reason = _judgement(parsed, kind)
     return Event(
+        id=new_event_id(),
         message=message,
         kind=kind,
         ts=time.time(),
@@ -75,42 +83,42 @@ def _event(
         sent_at=sent_at,
         # NUL cannot be stored in PostgreSQL text; a malformed bounce may carry one, and a
         # message the store refuses would come back from the poller again and again.
-        headers={k: v.replace("\x00", "") for k, v in _details(parsed).items()},
+        details={k: v.replace("\x00", "") for k, v in _details(parsed).items()},
         verdict=verdict,
         agent=agent,
         reasons=[reason, f"matched to the message by {matched_by}"],
     )
 
 
-def _judgement(parsed: Parsed, kind: EventKind) -> tuple[Verdict, str, str]:
+def _judgement(parsed: Parsed, kind: EventKind) -> tuple[Verdict, Agent, str]:
     if kind is EventKind.REPLY:
-        return Verdict.HUMAN, "reply", "the customer wrote back"
+        return Verdict.HUMAN, Agent.REPLY, "the customer wrote back"
     if kind is EventKind.COMPLAINT:
-        return Verdict.HUMAN, "complaint", "the recipient reported the message as spam"
+        return Verdict.HUMAN, Agent.COMPLAINT, "the recipient reported the message as spam"
     if kind is EventKind.READ_RECEIPT and parsed.mdn is not None:
         disposition = parsed.mdn.disposition
         if disposition in _NOT_SHOWN:
-            return Verdict.UNKNOWN, "read_receipt", f"a read receipt says {disposition}"
+            return Verdict.UNKNOWN, Agent.READ_RECEIPT, f"a read receipt says {disposition}"
         how = "sent automatically" if parsed.mdn.automatic else "sent by the reader"
-        return Verdict.HUMAN, "read_receipt", f"a read receipt ({how}) says {disposition}"
+        return Verdict.HUMAN, Agent.READ_RECEIPT, f"a read receipt ({how}) says {disposition}"
     if kind is EventKind.BOUNCE and parsed.bounce is not None:
         b = parsed.bounce
         if b.bounce_class == "hard":
             return (
                 Verdict.MACHINE,
-                "bounce",
+                Agent.BOUNCE,
                 f"bounced ({b.status} {b.reason}): nobody will read it",
             )
         return (
             Verdict.MACHINE,
-            "bounce",
+            Agent.BOUNCE,
             f"delivery delayed or refused for now ({b.status} {b.reason})",
         )
     if kind is EventKind.AUTOREPLY:
         until = parsed.autoreply.until if parsed.autoreply else None
         said = f"an automatic reply (back {until})" if until else "an automatic reply"
-        return Verdict.MACHINE, "autoreply", said + ": says nothing about reading"
-    return Verdict.MACHINE, "dsn", "the receiving server reported the message delivered"
+        return Verdict.MACHINE, Agent.AUTOREPLY, said + ": says nothing about reading"
+    return Verdict.MACHINE, Agent.DSN, "the receiving server reported the message delivered"
 
 
 def _details(parsed: Parsed) -> dict[str, str]:

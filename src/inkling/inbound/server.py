@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from inkling.relay.listener import Listener
+from inkling.mail.listener import Listener
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from inkling.instrument.urls import (
     is_web_url,
     to_uri,
 )
+from inkling.routes import CLICK_PREFIX, HONEYPOT_PREFIX, PIXEL_PREFIX
 from inkling.tokens import HONEYPOT_LINK, TokenCodec
-from inkling.tracker.app import CLICK_PREFIX, HONEYPOT_PREFIX, PIXEL_PREFIX
 
 PIXEL_PATH, CLICK_PATH, HONEYPOT_PATH = PIXEL_PREFIX, CLICK_PREFIX, HONEYPOT_PREFIX
 

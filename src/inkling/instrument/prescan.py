@@ -95,7 +95,9 @@ def _meta(data: bytes, position: int, known: Callable[[str], bool]) -> tuple[str
     return charset, position
 
 
-def _attribute(data: bytes, position: int) -> tuple[tuple[bytes, bytes] | None, int]:
+def _attribute(  # noqa: C901 (the HTML Standard's "get an attribute" steps, in order)
+    data: bytes, position: int
+) -> tuple[tuple[bytes, bytes] | None, int]:
     """The Standard's "get an attribute": ((name, value) or None at ">" or the end, the
     position after it)."""
     end = len(data)

@@ -7,9 +7,14 @@ header fields and leaves every other byte where it was.
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass
+from email.errors import HeaderParseError
 from email.header import decode_header, make_header
+from email.utils import parseaddr
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 _FIELD_NAME = re.compile(rb"([!-9;-~]+)[ \t]*:")
 
@@ -23,14 +28,39 @@ class HeaderField:
     end: int
     value: bytes
 
-    def text(self) -> str:
-        """The value unfolded and with RFC 2047 encoded words decoded."""
+    def unfolded(self) -> str:
+        """The value unfolded, its encoded words left as they are: what an address parser
+        must read (a display name decoded first could hold the comma that splits it)."""
+        unfolded = re.sub(rb"\r?\n(?=[ \t])", b"", self.value).strip()
+        return _storable(unfolded.decode("utf-8", errors="replace"))
+
+    def decoded(self) -> str:
+        """The value unfolded and its encoded words decoded as they say, whatever they
+        decode to (NUL, lone surrogates, line breaks), or as written when a charset is
+        unknown or the bytes do not fit it; HeaderParseError when an encoded word is
+        malformed. For checking a field (the API refuses such values); everything else
+        reads :meth:`text`."""
         unfolded = re.sub(rb"\r?\n(?=[ \t])", b"", self.value).strip()
         raw = unfolded.decode("utf-8", errors="replace")
         try:
             return str(make_header(decode_header(raw)))
-        except (UnicodeError, LookupError, ValueError):
+        except (UnicodeError, LookupError, ValueError):  # not HeaderParseError: that goes up
             return raw
+
+    def text(self) -> str:
+        """The value unfolded and with RFC 2047 encoded words decoded: only with charsets
+        that name a text encoding (``=?rot13?...`` or ``=?zlib?...`` stay as written), and
+        without NUL or lone surrogates (UTF-7 and ``unicode-escape`` can make both), which
+        no store can keep."""
+        unfolded = re.sub(rb"\r?\n(?=[ \t])", b"", self.value).strip()
+        raw = unfolded.decode("utf-8", errors="replace")
+        try:
+            words = decode_header(raw)
+            if any(charset and not _is_text_encoding(charset) for _, charset in words):
+                return _storable(raw)
+            return _storable(str(make_header(words)))
+        except (UnicodeError, LookupError, ValueError, HeaderParseError):
+            return _storable(raw)
 
 
 def header_fields(raw: bytes) -> list[HeaderField]:
@@ -65,6 +95,15 @@ def first_value(raw: bytes, name: str) -> str | None:
     return None
 
 
+def first_address(raw: bytes, name: str) -> str:
+    """The address of the first ``name`` field (From, say), '' if there is none; read
+    from the field as written, so an encoded display name cannot change it."""
+    for field in header_fields(raw):
+        if field.name == name:
+            return parseaddr(field.unfolded())[1]
+    return ""
+
+
 def remove_fields(raw: bytes, names: set[str]) -> bytes:
     """``raw`` without every field whose (lowercase) name is in ``names``."""
     doomed = [f for f in header_fields(raw) if f.name in names]
@@ -92,3 +131,17 @@ def line_ending(raw: bytes) -> bytes:
 def _line_end(raw: bytes, start: int) -> int:
     newline = raw.find(b"\n", start)
     return len(raw) if newline < 0 else newline + 1
+
+
+def _is_text_encoding(charset: str) -> bool:
+    try:
+        return bool(codecs.lookup(charset)._is_text_encoding)
+    except LookupError:
+        return False
+
+
+def _storable(text: str) -> str:
+    """``text`` without NUL, and with lone surrogates replaced by U+FFFD."""
+    if text.isprintable():
+        return text
+    return _UNSTORABLE.sub(lambda m: "" if m.group(0) == "\x00" else "\ufffd", text)

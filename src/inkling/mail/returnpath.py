@@ -57,7 +57,7 @@ def decode_return_address(address: str, codec: TokenCodec, domain: str) -> Retur
     if kind is None or not plus:
         return None
     try:
-        target = codec.open_open(token.lower())
+        target = codec.decode_open(token.lower())
     except TokenError:
         return None
     return ReturnAddress(target.message, kind, target.sent_at)

@@ -1,0 +1,135 @@
+"""Keeping a node in order: token keys, API users, published IP ranges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from inkling.cli.output import fail, printable, say
+from inkling.cli.serving import settings
+
+if TYPE_CHECKING:
+    from inkling.datadir import DataDir
+
+keys_app = typer.Typer(
+    help="Token keys: rotate them without breaking old links.", no_args_is_help=True
+)
+ranges_app = typer.Typer(
+    help="Published IP ranges (Apple, Google, Microsoft, Amazon) used to judge hits.",
+    no_args_is_help=True,
+)
+users_app = typer.Typer(help="API users and their keys (for /api/v1).", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(ranges_app, name="ranges")
+    app.add_typer(users_app, name="users")
+
+
+def _data_dir() -> DataDir:
+    from inkling.datadir import DataDir
+
+    data_dir = DataDir(settings().data_dir)
+    data_dir.ensure()
+    return data_dir
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Make a fresh key current. Links made earlier keep working with their own key."""
+    from inkling.tokens import KeyFile
+
+    key_file = KeyFile(_data_dir().keys)
+    if not key_file.path.exists():
+        key_file.create()
+    ident = key_file.rotate()
+    older = len(key_file.read().secrets) - 1
+    say(f"key {ident} is now current for new links; {older} older key(s) still open old links")
+
+
+@users_app.command("add")
+def users_add(name: Annotated[str, typer.Argument(help="Who the key is for.")]) -> None:
+    """Make an API key for NAME and print it (it is shown only this once)."""
+    from inkling.api.keys import ApiKeys
+
+    print(ApiKeys(_data_dir().users).add(name))
+    say(f"API key for {printable(name)} printed above; send it as 'Authorization: Bearer <key>'")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """The users who have an API key."""
+    from inkling.api.keys import ApiKeys
+
+    for name in ApiKeys(_data_dir().users).names():
+        print(printable(name))
+
+
+@users_app.command("remove")
+def users_remove(name: Annotated[str, typer.Argument(help="Whose key to revoke.")]) -> None:
+    """Revoke NAME's API key at once."""
+    from inkling.api.keys import ApiKeys
+
+    ApiKeys(_data_dir().users).remove(name)
+    say(f"removed {printable(name)}; their key no longer works")
+
+
+@ranges_app.command("update")
+def ranges_update(
+    directory: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Directory with apple-proxy-ipv4.txt, google-ipv6.txt, ... (or --fetch)."
+        ),
+    ] = None,
+    fetch: Annotated[
+        bool,
+        typer.Option(
+            "--fetch", help="Download the ranges from Apple, Google, Microsoft and AWS themselves."
+        ),
+    ] = False,
+    source: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--source",
+            metavar="NAME=URL",
+            help="With --fetch: take source NAME (apple, google, google-cloud, googlebot, "
+            "microsoft-365, azure, aws) from URL; repeatable. Azure's weekly "
+            "ServiceTags_Public_*.json is fetched only this way.",
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option(min=1.0, help="With --fetch: seconds allowed per source.")
+    ] = 60.0,
+    snapshot: Annotated[
+        str | None,
+        typer.Option(help="The date the ranges were taken, YYYY-MM-DD.  [default: today, UTC]"),
+    ] = None,
+) -> None:
+    """Install fresher published ranges; verdicts name the snapshot they used."""
+    from inkling.classify import fetch as fetching
+    from inkling.classify import ranges
+
+    if fetch == (directory is not None):
+        fail("give a DIRECTORY or --fetch (one of them)", code=2)
+    if source and not fetch:
+        fail("--source goes with --fetch", code=2)
+    data_dir = _data_dir()
+    if directory is None:
+        counts = fetching.fetch_and_update(
+            data_dir.path,
+            overrides=fetching.parse_overrides(source or []),
+            snapshot=snapshot,
+            timeout=timeout,
+            progress=say,
+        )
+    else:
+        counts = ranges.update(directory, data_dir.path, snapshot=snapshot)
+    installed = ranges.Networks.load(data_dir.ranges)
+    say(
+        f"installed {sum(counts.values())} ranges from {len(counts)} files "
+        f"(snapshot {installed.snapshot}); restart inkling serve to use them"
+    )

@@ -1,0 +1,142 @@
+"""Mail out and what came of it: ``inkling instrument``, ``inkling reading``, ``inkling parse``."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from inkling.cli.output import dumps, fail, printable, say
+from inkling.cli.serving import settings
+from inkling.errors import InklingError
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(instrument)
+    app.command()(reading)
+    app.command()(parse)
+
+
+def instrument(
+    file: Annotated[
+        Path, typer.Argument(help="The message (.eml), or - for stdin.", allow_dash=True)
+    ],
+    workflow: Annotated[
+        str | None, typer.Option(help="Workflow the message belongs to (its policy applies).")
+    ] = None,
+    ticket: Annotated[str | None, typer.Option(help="Helpdesk ticket id.")] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(help="Public tracker URL for the links.  [default: INKLING_BASE_URL]"),
+    ] = None,
+    sent_at: Annotated[
+        str | None,
+        typer.Option(
+            help="When the message is (or was) sent: ISO 8601 with an offset, or epoch "
+            "seconds.  [default: now]"
+        ),
+    ] = None,
+) -> None:
+    """Register a message and write its tracked MIME to stdout.
+
+    The recipients are read from its To, Cc and Bcc headers.
+    """
+    from inkling import root
+    from inkling.api.compose import from_mime
+    from inkling.relay import CopyPlan
+    from inkling.root import local_base_url_warning, open_services
+    from inkling.times import parse_time
+    from inkling.tokens import new_message_id
+
+    when = int(time.time()) if sent_at is None else int(parse_time(sent_at, "--sent-at"))
+    chosen = settings(base_url=base_url)
+    raw = read_input(file)
+    services = open_services(chosen)
+    outgoing = _envelope(raw, from_mime)
+    plan = CopyPlan(new_message_id(), when, outgoing[1])
+    (copy,) = root.outbound(chosen, services).register(
+        raw, outgoing[0], [plan], workflow=workflow, ticket=ticket
+    )
+    warning = local_base_url_warning(chosen)
+    if warning:
+        say(f"inkling: warning: {warning}")
+    for note in copy.warnings:
+        say(f"inkling: warning: {printable(note)}")
+    for defect in copy.defects:
+        say(f"inkling: defect: {printable(defect)}")
+    if copy.record.untracked:
+        say(f"inkling: warning: not tracked: {printable(copy.record.untracked)}")
+    to = f" to {copy.record.recipient}" if copy.record.recipient else ""
+    say(
+        f"inkling: registered {printable(copy.record.message_id)}{printable(to)} as "
+        f"{copy.record.id} ({len(copy.links)} tracked links)"
+    )
+    sys.stdout.buffer.write(copy.data)
+    sys.stdout.buffer.flush()
+
+
+def _envelope(raw: bytes, from_mime: Any) -> tuple[str, list[str]]:
+    """The sender and recipients the message's headers name (none is fine here: the
+    copy is registered without a recipient)."""
+    from inkling.errors import RequestError
+
+    try:
+        outgoing = from_mime(raw, for_sending=False)
+    except RequestError as exc:
+        raise InklingError(f"cannot instrument {exc.field}: {exc.message}") from exc
+    return outgoing.sender, list(outgoing.recipients)
+
+
+def reading(
+    message: Annotated[str, typer.Argument(help="Message-ID header value or Inkling's id.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
+    limit: Annotated[
+        int | None, typer.Option(help="Show at most this many events.  [default: all]", min=0)
+    ] = None,
+) -> None:
+    """What happened to one message after it was sent."""
+    from inkling.cli.reading import show_reading
+    from inkling.root import open_services
+    from inkling.signals.reading import read_message
+
+    services = open_services(settings())
+    result = read_message(services.store, message, limit=limit)
+    if as_json:
+        print(dumps(result.as_json(), indent=2))
+        return
+    show_reading(result)
+
+
+def parse(
+    files: Annotated[list[Path], typer.Argument(help="Inbound messages (.eml), one or more.")],
+) -> None:
+    """Classify inbound mail: one {"file", "kind", ...} JSON line per file."""
+    from inkling.inbound import parse_message
+
+    unreadable = 0
+    out = sys.stdout
+    for file in files:
+        try:
+            raw = file.read_bytes()
+        except OSError as exc:
+            unreadable += 1
+            line: dict[str, object] = {"file": str(file), "error": exc.strerror or str(exc)}
+        else:
+            line = {"file": str(file), **parse_message(raw).as_json()}
+        out.write(dumps(line) + "\n")
+    out.flush()
+    if unreadable:
+        raise typer.Exit(1)
+
+
+def read_input(file: Path) -> bytes:
+    """The bytes of ``file``, or of stdin for ``-``; one clear line if unreadable."""
+    if str(file) == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror}")

@@ -1,0 +1,342 @@
+"""The composition root: the one place that reads :class:`Settings` and builds from them.
+
+Every package below takes an options object or plain arguments, never the settings; each
+long-lived object is built here once and handed to all who need it (one store, one token
+codec, one outgoing stack shared by the SMTP relay and the sending API). Commands build
+only what they use: ``inkling reading`` opens the store, not the web stack.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from inkling.config import Settings
+from inkling.datadir import DataDir
+from inkling.errors import ConfigError
+from inkling.store import Store
+from inkling.tokens import TokenCodec
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from inkling.classify import Classifier
+    from inkling.inbound.isolation import IsolatedParser
+    from inkling.relay import Outbound, RelayOptions
+    from inkling.server import Companion, Node
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """What most commands need: the data dir, the store and the token codec."""
+
+    data_dir: DataDir
+    store: Store
+    codec: TokenCodec
+    base_url: str
+
+
+def open_services(settings: Settings) -> Services:
+    """The data dir (made if missing; ConfigError if unusable), the store (not connected
+    yet) and the token codec (keys made on first use)."""
+    data_dir = DataDir(settings.data_dir)
+    data_dir.ensure()
+    url = settings.database_url or data_dir.sqlite_url
+    return Services(
+        data_dir=data_dir,
+        store=Store(url),
+        codec=TokenCodec.for_key_file(data_dir.keys),
+        base_url=settings.base_url,
+    )
+
+
+def local_base_url_warning(settings: Settings) -> str | None:
+    """A warning when tracked links would point at this machine only, else None."""
+    host = urlsplit(settings.base_url).hostname or ""
+    try:
+        local = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        local = host == "localhost" or host.endswith(".localhost")
+    if not local:
+        return None
+    return (
+        f"tracked links point at {settings.base_url}, which customers cannot reach; "
+        "set INKLING_BASE_URL (base_url) to the tracker's public address"
+    )
+
+
+def classifier(services: Services) -> Classifier:
+    """The classifier with the ranges an operator installed, else the packaged ones."""
+    from inkling.classify import Classifier
+    from inkling.classify.ranges import Networks
+
+    return Classifier(networks=Networks.load(services.data_dir.ranges))
+
+
+def outbound(settings: Settings, services: Services) -> Outbound:
+    """The outgoing stack (copy maker, DKIM signer, upstream) shared by every way mail
+    leaves. Raises ConfigError for a DKIM key or upstream that cannot be used."""
+    from inkling.relay import Outbound
+    from inkling.relay.copies import CopyMaker
+    from inkling.relay.signing import Signer
+    from inkling.relay.upstream import Upstream
+    from inkling.relay.workflows import Policy, Rule, Workflows
+
+    signer = None
+    if settings.dkim_key_file and settings.dkim_selector and settings.dkim_domain:
+        signer = Signer.from_file(
+            settings.dkim_domain, settings.dkim_selector, settings.dkim_key_file
+        )
+    policies = {
+        name: Policy(track=p.track, read_receipt=p.read_receipt)
+        for name, p in settings.workflows.items()
+    }
+    rules = [
+        Rule(workflow=r.workflow, sender=r.sender, recipient=r.recipient, subject=r.subject)
+        for r in settings.workflow_rules
+    ]
+    maker = CopyMaker(
+        codec=services.codec,
+        base_url=settings.base_url,
+        workflows=Workflows(policies, rules),
+        signer=signer,
+        return_domain=settings.return_domain,
+        max_bytes=settings.max_message_bytes,
+    )
+    upstream = Upstream.from_url(settings.relay_upstream) if settings.relay_upstream else None
+    if settings.return_domain is None and any(p.read_receipt for p in policies.values()):
+        log.warning("some workflows ask for read receipts, but no return_domain is set")
+    return Outbound(
+        store=services.store,
+        maker=maker,
+        upstream=upstream,
+        hostname=urlsplit(settings.base_url).hostname or "inkling",
+        per_recipient=settings.relay_per_recipient,
+    )
+
+
+def api(settings: Settings, services: Services, shared: Outbound | None = None) -> FastAPI:
+    """The JSON API, sending through ``shared`` (built here when not given)."""
+    from inkling.api.app import ApiOptions, build_api
+    from inkling.api.keys import ApiKeys
+
+    return build_api(
+        store=services.store,
+        keys=ApiKeys(services.data_dir.users),
+        outbound=shared or outbound(settings, services),
+        options=ApiOptions(max_message_bytes=settings.max_message_bytes),
+    )
+
+
+def node(
+    settings: Settings,
+    services: Services,
+    *,
+    relay_port: int | None = None,
+    inbound_port: int | None = None,
+    announce: Callable[[str], None] = log.warning,
+) -> Node:
+    """Everything ``inkling serve`` runs: the tracker, its journal and loader, the API,
+    and the relay, inbound MX and IMAP poller when asked for."""
+    from inkling.classify.batch import BatchJudge
+    from inkling.events.journal import Durability, JournalWriter
+    from inkling.events.loader import Loader
+    from inkling.events.recorder import Recorder
+    from inkling.server import Node
+    from inkling.tracker import ClientAddress, Tracker
+
+    judge_with = classifier(services)
+    journal = JournalWriter(services.data_dir.journal, durability=Durability(settings.durability))
+    recorder = Recorder(journal)
+    loader = Loader(journal, services.store.events, BatchJudge(judge_with))
+    shared = outbound(settings, services)
+    companions: list[Companion] = []
+    if relay_port is not None:
+        companions.append(_relay(settings, services, shared, relay_port, announce))
+    if inbound_port is not None or settings.imap_url:
+        parser = _Parser()  # one worker process for the MX and the poller: see inbound/isolation
+        if inbound_port is not None:
+            companions.append(_inbound(settings, services, inbound_port, parser, announce))
+        if settings.imap_url:
+            companions.append(_imap(settings, services, parser, announce))
+    client = ClientAddress(settings.trusted_proxies, keep_full=settings.store_full_ip)
+    return Node(
+        recorder=recorder,
+        loader=loader,
+        store=services.store,
+        api=api(settings, services, shared),
+        companions=companions,
+        tracker=lambda fallback: Tracker(
+            services.codec, recorder.record, client, _locator(judge_with), fallback=fallback
+        ),
+        data_dir=services.data_dir.path,
+    )
+
+
+def _locator(judge_with: Classifier) -> Callable[[str], str]:
+    """The published network of a whole client address ('' for none), cached: the tracker
+    asks on every hit, and a team's customers come from few addresses at a time."""
+    networks = judge_with.networks
+
+    @lru_cache(maxsize=65536)
+    def locate(address: str) -> str:
+        return networks.locate(address)[0] or ""
+
+    return locate
+
+
+def relay_options(settings: Settings, services: Services, *, host: str, port: int) -> RelayOptions:
+    """How the relay listens and whom it lets in, from the settings."""
+    from inkling.relay import LoginLimits, RelayOptions
+
+    password = settings.relay_password.get_secret_value() if settings.relay_password else None
+    return RelayOptions(
+        host=host,
+        port=port,
+        username=settings.relay_username,
+        password=password,
+        allow_plain_auth=settings.relay_allow_plain_auth,
+        tls_cert=settings.relay_tls_cert,
+        tls_key=settings.relay_tls_key,
+        self_signed_dir=services.data_dir.relay_tls,
+        max_message_bytes=settings.max_message_bytes,
+        logins=LoginLimits(
+            per_connection=settings.relay_auth_failures_per_connection,
+            per_address=settings.relay_auth_failures_per_address,
+            window=settings.relay_auth_window_seconds,
+        ),
+    )
+
+
+def _relay(
+    settings: Settings,
+    services: Services,
+    shared: Outbound,
+    port: int,
+    announce: Callable[[str], None],
+) -> Companion:
+    from inkling.relay import start_relay
+
+    if shared.upstream is None:
+        raise ConfigError(
+            "--relay-port needs INKLING_RELAY_UPSTREAM (relay_upstream in inkling.toml), "
+            "the mail server to forward to"
+        )
+    options = relay_options(settings, services, host=settings.host, port=port)
+
+    def start() -> Callable[[], None]:
+        handle = start_relay(shared, options)
+        upstream = shared.upstream
+        assert upstream is not None
+        announce(
+            f"SMTP relay on {handle.host}:{handle.port}, forwarding to "
+            f"{upstream.host}:{upstream.port}"
+        )
+        return handle.stop
+
+    return start
+
+
+class _Parser:
+    """The inbound parser's worker process, shared, started by the first companion that
+    needs it and closed by the last to stop."""
+
+    def __init__(self) -> None:
+        self._users = 0
+        self._parser: IsolatedParser | None = None
+
+    def take(self) -> IsolatedParser:
+        from inkling.inbound.isolation import IsolatedParser
+
+        if self._parser is None:
+            self._parser = IsolatedParser()
+        self._users += 1
+        return self._parser
+
+    def give_back(self) -> None:
+        self._users -= 1
+        if self._users == 0 and self._parser is not None:
+            self._parser.close()
+            self._parser = None
+
+
+def _inbound(
+    settings: Settings,
+    services: Services,
+    port: int,
+    parser: _Parser,
+    announce: Callable[[str], None],
+) -> Companion:
+    from inkling.inbound.recording import InboundRecorder
+    from inkling.inbound.server import start_inbound
+
+    domain = settings.return_domain
+    if not domain:
+        raise ConfigError(
+            "--inbound-port needs INKLING_RETURN_DOMAIN (return_domain in inkling.toml), "
+            "the domain it receives mail for"
+        )
+
+    def start() -> Callable[[], None]:
+        recorder = InboundRecorder(
+            services.store, services.codec, domain, via="SMTP", parse=parser.take().parse
+        )
+        handle = start_inbound(
+            recorder.deliver,
+            host=settings.host,
+            port=port,
+            return_domain=domain,
+            max_bytes=settings.max_message_bytes,
+        )
+        announce(f"inbound mail for {domain} on {handle.host}:{handle.port}")
+
+        def stop() -> None:
+            handle.stop()
+            parser.give_back()
+
+        return stop
+
+    return start
+
+
+def _imap(
+    settings: Settings, services: Services, parser: _Parser, announce: Callable[[str], None]
+) -> Companion:
+    from inkling.inbound.imap import ImapPoller
+    from inkling.inbound.recording import InboundRecorder
+
+    url = settings.imap_url or ""
+
+    def start() -> Callable[[], None]:
+        recorder = InboundRecorder(
+            services.store,
+            services.codec,
+            settings.return_domain,
+            via="IMAP",
+            parse=parser.take().parse,
+        )
+        poller = ImapPoller(
+            url,
+            recorder.deliver,
+            services.data_dir.imap_state,
+            interval=settings.imap_interval,
+            max_bytes=settings.max_message_bytes,
+        )
+        poller.start()
+        where = urlsplit(url)
+        announce(f"watching {where.hostname}{where.path or '/INBOX'} for replies (read-only)")
+
+        def stop() -> None:
+            poller.stop()
+            parser.give_back()
+
+        return stop
+
+    return start
