@@ -32,8 +32,12 @@ class RecipientStatus:
 
     @property
     def addresses(self) -> list[str]:
-        """The address the mail was sent to first, then where it was finally delivered."""
-        return addresses.unique(a for a in (self.original, self.final) if a)
+        """The address the mail was sent to: the Original-Recipient when the report gives
+        one (RFC 3464 2.3.1: the address as the sender wrote it), else the Final-Recipient.
+        A final address after aliasing or forwarding is not one anybody sent to, so it is
+        not reported: it would name the wrong person, and match no copy."""
+        address = self.original or self.final
+        return [address] if address else []
 
 
 @dataclass(frozen=True, slots=True)

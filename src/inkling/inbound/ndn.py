@@ -42,6 +42,10 @@ _RECEIVED_FOR = re.compile(r"\bfor\s+<?([^\s<>;]+@[^\s<>;]+)>?", re.IGNORECASE)
 # address right where a match ends follows such a word. Possessive: with two plain
 # ``\s*`` around an absent "<", a run of spaces was split every way (quadratic).
 _SENDER_WORD = re.compile(r"(?<!generated )(?<!expanded )\bfrom:?\s*+<?\s*+", re.IGNORECASE)
+# "    (expanded from: a@b)" under an address (sendmail, Exim's "generated from"): the line
+# above is where an alias led; a@b is the address the mail was sent to, and the only one
+# to report.
+_EXPANDED_FROM = re.compile(r"^[ \t>]*\(?\s*+(?:expanded|generated) from\b", re.IGNORECASE)
 # Help text that names addresses to try instead ("e.g., if a@b fails, try c@d").
 _ADVICE = re.compile(
     r"\btry\s+(sending|e-?mailing|mailing|writing|\S+@)|e\.g\.|for example|\binstead\b|"
@@ -223,6 +227,8 @@ def recipients(message: Message, found: Sections) -> list[str]:
     for index, line in enumerate(lines.text):
         if _ECHO.match(line):
             continue
+        if strong and _EXPANDED_FROM.match(line):
+            strong.pop()  # where the alias led: the address expanded from stands instead
         facts = _Line(line, rules)
         for match in addresses.ADDRESS.finditer(facts.cleaned):
             address = addresses.normalise(match.group(1))
