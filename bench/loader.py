@@ -28,8 +28,9 @@ from inkling.classify.batch import BatchJudge
 from inkling.events import loader as loader_module
 from inkling.events.journal import JournalWriter
 from inkling.events.loader import Loader
+from inkling.server import tune_collector
 from inkling.store import Store
-from inkling.tokens import new_message_id
+from inkling.tokens import TokenCodec, new_message_id
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -63,10 +64,16 @@ def records(hits: int, seed: int = 7) -> list[tuple[Any, ...]]:
                 "GET",
                 f"81.2.{rng.randrange(256)}.0",
                 "",
-                [(b"user-agent", ua.encode()), *HEADERS],
+                _fresh([(b"user-agent", ua.encode()), *HEADERS]),
             )
         )
     return out
+
+
+def _fresh(pairs: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Copies, as a server parses them anew for every request (marshal shares only the
+    very same object, so shared constants here would flatter its frames)."""
+    return [(bytes(memoryview(name)), bytes(memoryview(value))) for name, value in pairs]
 
 
 def fill(directory: Path, hits: list[tuple[Any, ...]], frame: int = 64) -> None:
@@ -85,8 +92,10 @@ def one_round(
         fill(work / "journal", hits)
         store = Store(url or f"sqlite:///{work / 'inkling.db'}")
         store.database.ensure_schema()
+        tune_collector()  # as a node does at start
         judging = BatchJudge(Classifier()) if judge else None
-        loader = Loader(JournalWriter(work / "journal"), store.events, judging, batch=batch)
+        codec = TokenCodec.for_data_dir(work)
+        loader = Loader(JournalWriter(work / "journal"), store.events, judging, codec, batch=batch)
         stages = _time_stages()
         profiler = cProfile.Profile() if profile else None
         started = time.process_time()

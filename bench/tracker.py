@@ -200,6 +200,7 @@ class Setup:
     script: Path | None
     urls: list[str | None]  # database per Inkling server to start, in order of need
     config: Path  # an empty inkling.toml: every server runs on the defaults and INKLING_*
+    callgrind_dir: Path | None = None  # where the dumps stay (default: the temp dir)
     counter: int = 0
     pairs: list[tuple[Target, list[Target]]] = field(default_factory=list)
 
@@ -222,7 +223,7 @@ def make_setup(args: argparse.Namespace, tmp: Path, urls: list[str | None]) -> S
         traffic.write_lua(script)
     config = tmp / "inkling.toml"
     config.write_text("# empty: the benchmark's servers run on the defaults and INKLING_*\n")
-    return Setup(tmp, key_dir / KEY_FILE, traffic, script, urls, config)
+    return Setup(tmp, key_dir / KEY_FILE, traffic, script, urls, config, args.callgrind_dir)
 
 
 def inkling_target(setup: Setup, server: str, mode: str | None, label: str) -> Target:
@@ -415,7 +416,7 @@ class CountedRun:
 def run_counted(target: Target, setup: Setup, args: argparse.Namespace) -> CountedRun:
     """Step 5 for ``target`` (a fresh server): start it under callgrind, warm it up, count
     ``--hits`` answers, then the deferred work until its journal is loaded."""
-    probe = callgrind.Callgrind(setup.tmp / "callgrind", target.name)
+    probe = callgrind.Callgrind(setup.callgrind_dir or setup.tmp / "callgrind", target.name)
     requests = setup.traffic.requests(f"{HOST}:{target.port}")
     target.start(args.server_cpu, wrap=probe.wrap([]))
     try:
@@ -548,6 +549,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--callgrind-warmup", type=int, default=2_000, help="requests before counting starts"
     )
     parser.add_argument("--no-callgrind", action="store_true", help="skip instruction counts")
+    parser.add_argument(
+        "--callgrind-dir", type=Path, help="keep the callgrind dumps here (for callgrind_annotate)"
+    )
     db = parser.add_mutually_exclusive_group()
     db.add_argument(
         "--database-url",

@@ -42,6 +42,9 @@ class EventKind(StrEnum):
 
 #: The kinds the tracker records (the rest arrive by mail).
 HIT_KINDS = frozenset({EventKind.OPEN, EventKind.CLICK})
+#: The journal's word for a pixel hit whose open token the loader checks, not the tracker:
+#: every pixel gets the same GIF, so the answer need not wait for the check.
+UNCHECKED_OPEN = "pixel"
 
 
 class Verdict(StrEnum):
@@ -84,6 +87,14 @@ FALLBACK_AGENT: dict[tuple[Verdict, EventKind], Agent] = {
     (Verdict.MACHINE, EventKind.CLICK): Agent.SCANNER,
     (Verdict.HUMAN, EventKind.OPEN): Agent.MAIL_CLIENT,
     (Verdict.HUMAN, EventKind.CLICK): Agent.BROWSER,
+}
+
+
+#: Each vocabulary word as a plain str. A member's ``.value`` goes through a Python-level
+#: descriptor, and a database driver binds only exact str quickly: on the loader's loops,
+#: ``PLAIN[member]`` (a dict look-up in C) stands in for both.
+PLAIN: dict[str, str] = {
+    m: str.__str__(m) for vocabulary in (EventKind, Verdict, Agent) for m in vocabulary
 }
 
 

@@ -155,7 +155,7 @@ def node(
     judge_with = classifier(services)
     journal = JournalWriter(services.data_dir.journal, durability=Durability(settings.durability))
     recorder = Recorder(journal)
-    loader = Loader(journal, services.store.events, BatchJudge(judge_with))
+    loader = Loader(journal, services.store.events, BatchJudge(judge_with), services.codec)
     shared = outbound(settings, services)
     companions: list[Companion] = []
     if relay_port is not None:

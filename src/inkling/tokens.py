@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple, cast
+from typing import TYPE_CHECKING, NamedTuple, TypeVar, cast
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -62,10 +62,16 @@ _CLICK_HEAD = struct.Struct(">10sHI")
 _OPEN_BODY = struct.Struct(">10sI")
 _OPEN_TOKEN_BYTES = 1 + _OPEN_BODY.size + _OPEN_TAG
 _OPEN_TAG_AT = 1 + _OPEN_BODY.size
+#: An open token's length in characters (hexadecimal).
+OPEN_TOKEN_LENGTH = 2 * _OPEN_TOKEN_BYTES
 #: Marks a decoded id as an InklingId at C speed (``str`` of a str is the str itself;
 #: calling the NewType would cost a Python call on every hit).
 _as_inkling_id = cast("Callable[[str], InklingId]", str)
+#: Makes a named tuple from a tuple in C: a named tuple's own constructor is a Python
+#: function, a frame more on every hit.
+_new_tuple = cast("Callable[[type[_T], tuple[object, ...]], _T]", tuple.__new__)
 _RELOAD_INTERVAL = 1.0
+_T = TypeVar("_T")
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
@@ -218,7 +224,7 @@ class TokenCodec:
             url = plain[_CLICK_HEAD.size :].decode()
         except UnicodeDecodeError as exc:  # pragma: no cover - authenticated, so only our bug
             raise TokenError("click token holds an undecodable URL") from exc
-        return ClickTarget(_as_inkling_id(mid.hex()), link, sent_at, url, key.ident)
+        return _new_tuple(ClickTarget, (_as_inkling_id(mid.hex()), link, sent_at, url, key.ident))
 
     def open_token(self, message: str, sent_at: int) -> str:
         """Seal a short open token (lowercase hexadecimal) for ``message``."""
@@ -248,7 +254,7 @@ class TokenCodec:
         if not hmac.compare_digest(tag, mac.digest()):
             raise TokenError("open token failed authentication")
         mid, sent_at = _OPEN_BODY.unpack(body)
-        return OpenTarget(_as_inkling_id(mid.hex()), sent_at, key.ident)
+        return _new_tuple(OpenTarget, (_as_inkling_id(mid.hex()), sent_at, key.ident))
 
     # Older names, kept until every caller says decode_*.
     open_click = decode_click

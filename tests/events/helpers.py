@@ -8,12 +8,15 @@ from inkling.classify.batch import BatchJudge
 from inkling.events.journal import JournalWriter
 from inkling.events.loader import Loader
 from inkling.store import Store
+from inkling.tokens import TokenCodec
 
 
-def load_journal(directory: Path, store: Store, judge: BatchJudge | None = None) -> int:
+def load_journal(
+    directory: Path, store: Store, codec: TokenCodec, judge: BatchJudge | None = None
+) -> int:
     """Move everything in the journal at ``directory`` into ``store``; the hits moved.
     (No writer holds the journal now, so every segment counts as sealed.)"""
-    loader = Loader(JournalWriter(directory), store.events, judge)
+    loader = Loader(JournalWriter(directory), store.events, judge, codec)
     total = 0
     try:
         while moved := loader.run_once():

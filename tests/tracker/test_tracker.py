@@ -52,7 +52,7 @@ def run_tracker(
         await recorder.close()
 
     asyncio.run(main())
-    load_journal(directory / "journal", store, judge)
+    load_journal(directory / "journal", store, codec, judge)
 
 
 def test_pixel_answers_a_gif_that_is_never_cached(

@@ -24,11 +24,13 @@ from inkling.classify.classifier import Classifier
 from inkling.classify.evidence import Facts
 from inkling.classify.hit import Hit
 from inkling.classify.sequence import HONEYPOT_WINDOW, MACHINE_AT
-from inkling.model import Agent, Event, InklingId, Verdict, VerdictChange
+from inkling.model import PLAIN, Agent, Event, InklingId, Verdict, VerdictChange
 from inkling.tokens import HONEYPOT_LINK
 
 MAX_MESSAGES = 20_000
-MAX_HITS = 64  # per message: the sequence rules look back minutes, not weeks
+#: Per message: the sequence rules look back minutes, not weeks, and a message that has had
+#: more hits than this in that time is a scanner's (whose sweep shows in far fewer).
+MAX_HITS = 24
 
 
 class _Seen:
@@ -166,7 +168,7 @@ def _hit(event: Event) -> Hit:
     honeypot = event.link == HONEYPOT_LINK
     return Hit(
         message=event.message,
-        kind=event.kind.value,
+        kind=PLAIN[event.kind],
         ts=event.ts,
         sent_at=event.sent_at,
         ip=event.ip,

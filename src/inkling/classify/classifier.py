@@ -52,12 +52,19 @@ class Classifier:
         (Weighing every hit's evidence is cheap; writing a judgement is not, and the live
         judge needs only those that may have changed.)"""
         extra = sequence_evidence(message_facts)
-        evidence = [f.evidence + more for f, more in zip(message_facts, extra, strict=True)]
-        scores = [sum(e.weight for e in found) for found in evidence]
-        for found, upgrade in zip(evidence, upgrades(message_facts, scores), strict=True):
-            if upgrade is not None:
-                found.append(upgrade)
-        return {i: _judgement(message_facts[i].hit.kind, tuple(evidence[i])) for i in wanted}
+        # Most hits get no evidence from their sequence: their own score stands, and their
+        # evidence list is built only if their judgement is wanted.
+        scores = [
+            f.score + sum(e.weight for e in more) if more else f.score
+            for f, more in zip(message_facts, extra, strict=True)
+        ]
+        lifted = upgrades(message_facts, scores)
+        judged = {}
+        for i in wanted:
+            facts, more, upgrade = message_facts[i], extra[i], lifted[i]
+            found = (*facts.evidence, *more, upgrade) if upgrade else (*facts.evidence, *more)
+            judged[i] = _judgement(facts.hit.kind, found)
+        return judged
 
     def classify(self, hits: Iterable[Hit]) -> list[Judgement]:
         """Judgements for ``hits`` in input order, the hits of each message judged together."""

@@ -21,10 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from inkling.errors import StoreError, StoreUnavailable
+from inkling.errors import StoreError, StoreUnavailable, TokenError
 from inkling.events.journal import Frame, JournalWriter, Segment, read_frames, segments
-from inkling.model import Event, EventId, EventKind, InklingId, VerdictChange
+from inkling.model import UNCHECKED_OPEN, Event, EventId, EventKind, InklingId, VerdictChange
 from inkling.store import EventLoader, Events, SegmentProgress
+from inkling.tokens import TokenCodec
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,9 @@ PING_SECONDS = 5.0
 #: How long stopping keeps loading what is left, if the database answers.
 DEFAULT_DRAIN_SECONDS = 10.0
 _KINDS = {kind.value: kind for kind in EventKind}
+#: Longer header values are cut: enough to recognise any client, and a bound on what a
+#: request can make Inkling store.
+MAX_HEADER_VALUE = 512
 
 
 class Judged(Protocol):
@@ -78,6 +82,7 @@ class Loader:
         writer: JournalWriter,
         events: Events,
         judge: Judge | None,
+        codec: TokenCodec,
         *,
         interval: float = DEFAULT_INTERVAL,
         batch: int = DEFAULT_BATCH,
@@ -87,6 +92,7 @@ class Loader:
         self._directory = writer.directory
         self._events = events
         self._judge = judge
+        self._codec = codec  # pixel hits' tokens are checked here
         self._interval = interval
         self._batch = batch
         self._drain_seconds = drain_seconds
@@ -184,7 +190,7 @@ class Loader:
                 )
             )
             if frames:
-                batch.extend(_decode(segment, frames))
+                batch.extend(_decode(segment, frames, self._codec))
                 last = frames[-1]
                 moved.append(
                     SegmentProgress(segment.id, last.end, last.first_index + len(last.records))
@@ -291,15 +297,24 @@ class Loader:
         return None
 
 
-def _decode(segment: Segment, frames: list[Frame]) -> list[Event]:
-    """The hits of ``frames`` as events, each with its id (segment id and index)."""
+def _decode(segment: Segment, frames: list[Frame], codec: TokenCodec) -> list[Event]:
+    """The hits of ``frames`` as events, each with its id (segment id and index). A pixel
+    hit's open token is checked here; one that fails (forged, mistyped) is dropped, as the
+    tracker would have dropped it."""
     decoded: list[Event] = []
     append = decoded.append
     prefix = segment.id
     kinds = _KINDS
     for frame in frames:
-        index = frame.first_index
+        index = frame.first_index - 1
         for kind, message, ts, sent_at, link, method, ip, network, headers in frame.records:
+            index += 1
+            if kind == UNCHECKED_OPEN:
+                try:
+                    message, sent_at, _ = codec.decode_open(message)
+                except TokenError:
+                    continue
+                kind = "open"
             user_agent, evidence = _headers(headers)
             append(
                 Event(
@@ -316,17 +331,17 @@ def _decode(segment: Segment, frames: list[Frame]) -> list[Event]:
                     evidence,
                 )
             )
-            index += 1
     return decoded
 
 
 def _headers(pairs: list[tuple[bytes, bytes]]) -> tuple[str | None, dict[str, str]]:
-    """The user agent and the evidence of a hit's kept headers (latin-1, as HTTP has it)."""
+    """The user agent and the evidence of a hit's kept headers (latin-1, as HTTP has it),
+    each value cut at MAX_HEADER_VALUE bytes."""
     user_agent = None
     evidence: dict[str, str] = {}
     for name, value in pairs:
         if name == b"user-agent":
-            user_agent = value.decode("latin-1")
+            user_agent = value[:MAX_HEADER_VALUE].decode("latin-1")
         else:
-            evidence[name.decode("latin-1")] = value.decode("latin-1")
+            evidence[name.decode("latin-1")] = value[:MAX_HEADER_VALUE].decode("latin-1")
     return user_agent, evidence

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from inkling.model import (
+    PLAIN,
     Event,
     EventId,
     EventKind,
@@ -277,7 +278,7 @@ def _sqlite_row(e: Event) -> tuple[Any, ...]:
     return (
         e.id,
         e.message,
-        e.kind.value,
+        PLAIN[e.kind],
         -1 if e.link is None else e.link,
         e.ts,
         -1 if e.sent_at is None else e.sent_at,
@@ -287,8 +288,8 @@ def _sqlite_row(e: Event) -> tuple[Any, ...]:
         _NO_TEXT if e.user_agent is None else _no_nul(e.user_agent),
         _json(e.evidence),
         _json(e.details),
-        e.verdict.value,
-        _NO_TEXT if e.agent is None else e.agent.value,
+        PLAIN[e.verdict],
+        _NO_TEXT if e.agent is None else PLAIN[e.agent],
         _json_list(tuple(e.reasons)),
         _json_list(tuple(e.leanings)),
     )
@@ -321,7 +322,7 @@ def _row_tuple(e: Event) -> tuple[Any, ...]:
     return (
         e.id,
         e.message,
-        e.kind.value,
+        PLAIN[e.kind],
         e.link,
         e.ts,
         e.sent_at,
@@ -331,8 +332,8 @@ def _row_tuple(e: Event) -> tuple[Any, ...]:
         None if e.user_agent is None else _no_nul(e.user_agent),
         _json(e.evidence),
         _json(e.details),
-        e.verdict.value,
-        None if e.agent is None else e.agent.value,
+        PLAIN[e.verdict],
+        None if e.agent is None else PLAIN[e.agent],
         _json_list(tuple(e.reasons)),
         _json_list(tuple(e.leanings)),
     )

@@ -23,6 +23,9 @@ class ClientAddress:
         self._keep_full = keep_full
         #: Whether any proxy is trusted (else X-Forwarded-For is never even read).
         self.proxied = bool(self._networks)
+        #: A peer's address as it may be stored (truncated, unless kept whole): a single
+        #: cached C call on the tracker's hot path.
+        self.stored = (lambda peer: peer) if keep_full else _stored
         self.trusts = lru_cache(maxsize=4096)(self._trusts)
 
     def address(self, peer: str | None, forwarded_for: str | None) -> str | None:
@@ -57,3 +60,8 @@ class ClientAddress:
         except ValueError:
             return False
         return any(ip in network for network in self._networks)
+
+
+@lru_cache(maxsize=65536)
+def _stored(address: str) -> str:
+    return truncate_ip(address) or "invalid"
