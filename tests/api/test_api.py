@@ -13,7 +13,15 @@ from inkling.api.keys import ApiKeys
 from inkling.config import Settings
 from inkling.datadir import DataDir
 from inkling.errors import KeyStoreError
-from inkling.model import Agent, Event, EventKind, MessageRecord, Verdict, new_event_id
+from inkling.model import (
+    Agent,
+    Event,
+    EventKind,
+    MessageIdHeader,
+    MessageRecord,
+    Verdict,
+    new_event_id,
+)
 from inkling.root import Services
 from inkling.store import Store
 from inkling.tokens import TokenCodec, new_message_id
@@ -55,7 +63,9 @@ def _client(store: Store, keys: ApiKeys) -> _Client:
 
 
 def _message(store: Store) -> MessageRecord:
-    record = MessageRecord(new_message_id(), "<r1/x@acme.example>", "billing", "7", "Hi", 1, 1)
+    record = MessageRecord(
+        new_message_id(), MessageIdHeader("<r1/x@acme.example>"), "billing", "7", "Hi", 1, 1
+    )
     store.messages.register(record, ["https://help.acme.example/refunds"])
     opened = Event(new_event_id(), record.id, EventKind.OPEN, 10.0, "GET", user_agent=OUTLOOK)
     opened.verdict, opened.agent = Verdict.HUMAN, Agent.MAIL_CLIENT
@@ -121,8 +131,9 @@ def test_openapi_is_published(store: Store, keys: ApiKeys) -> None:
 
 
 def test_a_message_sent_as_several_copies_asks_for_one(store: Store, keys: ApiKeys) -> None:
+    thread = MessageIdHeader("<cc@acme.example>")
     copies = [
-        MessageRecord(new_message_id(), "<cc@acme.example>", None, None, "Hi", 1, 0, recipient=r)
+        MessageRecord(new_message_id(), thread, None, None, "Hi", 1, 0, recipient=r)
         for r in ("ann@customer.example", "bob@customer.example")
     ]
     store.messages.register_all([(c, []) for c in copies])

@@ -317,11 +317,11 @@ def _mime_cases() -> Iterator[Case]:
         raw = _message(**{field: _raw_value(field, hostile)})
         yield Case(f"message/rfc822 {field}: {label}", raw, readable, ["body", field])
     for label, hostile, _ in RAW_HOSTILE:  # a field Inkling does not read goes as it came
-        field = b"X-Helpdesk-Note: Re " + hostile + b" refund"
-        raw = _message(**{"X-Helpdesk-Note": field.partition(b": ")[2]})
+        line = b"X-Helpdesk-Note: Re " + hostile + b" refund"
+        raw = _message(**{"X-Helpdesk-Note": line.partition(b": ")[2]})
         # but for a bare CR, which SMTP cannot carry (RFC 5321 2.3.8): the mail client
         # library sending it upstream makes it a CRLF
-        check = None if b"\r" in hostile.replace(b"\r\n", b"") else _passes(field)
+        check = None if b"\r" in hostile.replace(b"\r\n", b"") else _passes(line)
         yield Case(f"message/rfc822 X-Helpdesk-Note: {label}", raw, True, [], check)
 
 
@@ -457,7 +457,7 @@ def _judge(
     if len(received) != len(copies) or any(r.status_code != 200 for r in readings):
         return f"{len(received)} of {len(copies)} copies arrived; readings {readings}"
     raw = received[0].content
-    sent = Delivered(raw, email.message_from_bytes(raw, policy=default), readings[0].json())  # type: ignore[arg-type]
+    sent = Delivered(raw, email.message_from_bytes(raw, policy=default), readings[0].json())
     try:
         if case.check is not None:
             case.check(sent)

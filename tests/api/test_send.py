@@ -24,6 +24,7 @@ from inkling import root
 from inkling.api.keys import ApiKeys
 from inkling.config import Settings
 from inkling.datadir import DataDir
+from inkling.model import InklingId
 from inkling.root import Services
 from inkling.store import Store
 from inkling.tokens import HONEYPOT_LINK, TokenCodec
@@ -108,16 +109,23 @@ def _fields(**changes: object) -> dict[str, object]:
     return fields
 
 
-def _tokens(codec: TokenCodec, mime: bytes) -> tuple[set[str], list[str]]:
+def _tokens(codec: TokenCodec, mime: bytes) -> tuple[set[InklingId], list[str]]:
     """The Inkling ids a copy's tokens name, and its tracked link targets, in order (html
     part first), read from the decoded bodies (quoted-printable wraps long lines)."""
     parts = [p for p in _parse(mime).walk() if not p.is_multipart()]
     order = sorted(parts, key=lambda p: p.get_content_type() != "text/html")
-    bodies = b"\n".join(p.get_payload(decode=True) for p in order)
+    bodies = b"\n".join(_decoded(p) for p in order)
     clicks = [codec.open_click(m.group(1).decode()) for m in CLICK.finditer(bodies)]
     opens = [codec.open_open(m.group(1).decode()) for m in PIXEL.finditer(bodies)]
     ids = {c.message for c in clicks} | {o.message for o in opens}
     return ids, [c.url for c in clicks if c.link != HONEYPOT_LINK]
+
+
+def _decoded(part: Message) -> bytes:
+    """A leaf part's body with its transfer encoding undone (bytes for any leaf)."""
+    body = part.get_payload(decode=True)
+    assert isinstance(body, bytes)
+    return body
 
 
 def _parse(mime: bytes) -> Message:

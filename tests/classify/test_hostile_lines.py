@@ -18,7 +18,8 @@ MPP = {"message": "m1", "kind": "open", "ts": SENT + 2, "sent_at": SENT}
 MPP |= {"ip": "172.225.6.9", "ua": "Mozilla/5.0"}
 PERSON = {"message": "m2", "kind": "click", "ts": SENT + 400, "sent_at": SENT}
 PERSON |= {"ip": "81.2.69.1", "link": 0, "links_total": 1}
-PERSON |= {"ua": "Mozilla/5.0 (X11; Linux x86_64; rv:146.0) Gecko/20100101 Firefox/146.0"}
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:146.0) Gecko/20100101 Firefox/146.0"
+PERSON |= {"ua": FIREFOX}
 
 
 def _with(**changes: object) -> bytes:
@@ -107,7 +108,7 @@ def test_read_lines_splits_at_line_feeds_only() -> None:
     """A U+2028, NEL or form feed inside a JSON string is text, not a line end (Python's
     ``str.splitlines`` would cut the line there); a byte that is not UTF-8 is reported on
     its own line, the lines around it untouched."""
-    inside = json.dumps({**PERSON, "ua": PERSON["ua"] + "\u2028\x85\x0c"}, ensure_ascii=False)
+    inside = json.dumps({**PERSON, "ua": FIREFOX + "\u2028\x85\x0c"}, ensure_ascii=False)
     data = b"\n".join([inside.encode(), b'{"message": "m\xff"}', json.dumps(MPP).encode()])
     output = list(classify_lines(read_lines(data), Classifier()))
     assert [r.get("message") for r in output] == ["m2", None, "m1"]
@@ -129,7 +130,7 @@ def test_the_command_reports_hostile_lines_and_judges_the_rest(data_dir: Path) -
 
 @pytest.mark.slow
 def test_the_command_keeps_a_line_with_a_line_separator_in_a_string(data_dir: Path) -> None:
-    inside = json.dumps({**PERSON, "ua": PERSON["ua"] + "\u2028"}, ensure_ascii=False)
+    inside = json.dumps({**PERSON, "ua": FIREFOX + "\u2028"}, ensure_ascii=False)
     hits = data_dir.parent / "separator.jsonl"
     hits.write_bytes(inside.encode() + b"\n" + b'{"message": "m\xff"}\n')
     done = inkling(data_dir, "classify", "--jsonl", str(hits))

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -128,7 +128,9 @@ class _SniffingServer(ThreadingHTTPServer):
         self.web = web
         super().__init__((LOOPBACK, 0), _Handler)
 
-    def finish_request(self, request: Any, client_address: Any) -> None:
+    # ``self: Self``: typeshed types the handler's server argument as ``Self``, which a
+    # plain ``self`` in a subclass is not
+    def finish_request(self: Self, request: Any, client_address: Any) -> None:
         sock: socket.socket = request
         try:
             sock.settimeout(10)

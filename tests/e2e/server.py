@@ -43,7 +43,7 @@ class ServerProcess:
         if database_url:
             env["INKLING_DATABASE_URL"] = database_url
         self.log = log or data_dir / "serve.log"
-        with self.log.open("ab") as log:
+        with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [
                     str(INKLING),
@@ -55,7 +55,7 @@ class ServerProcess:
                     *args,
                 ],
                 env=env,
-                stdout=log,
+                stdout=out,
                 stderr=subprocess.STDOUT,
             )
         self._wait_ready()

@@ -35,7 +35,9 @@ def test_live_verdicts_and_a_revision_by_the_honeypot(data_dir: Path) -> None:
         assert done.returncode == 0, done.stderr
         message = email.message_from_bytes(done.stdout)
         html = next(p for p in message.walk() if p.get_content_type() == "text/html")
-        body = html.get_payload(decode=True).decode()
+        payload = html.get_payload(decode=True)
+        assert isinstance(payload, bytes)  # a leaf part's decoded body
+        body = payload.decode()
         pixel = re.search(re.escape(server.url) + r"/t/o/[0-9a-f]+\.gif", body)
         honeypot = re.search(r'<a href="([^"]+)"[^>]*data-inkling="honeypot"', body)
         first_link = re.search(re.escape(server.url) + r"/t/c/[\w-]+", body)

@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from inkling.errors import JournalError
-from inkling.events import journal as journal_module
 from inkling.events.journal import Durability, JournalWriter, read_frames, segments
 
 
@@ -91,10 +90,10 @@ def test_a_short_write_is_refused_and_cut_back(
             return real_write(fd, data[: len(data) // 2])
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(journal_module.os, "write", filling)
+    monkeypatch.setattr(os, "write", filling)
     with pytest.raises(JournalError, match="No space left"):
         writer.append([hit(1), hit(2)])
-    monkeypatch.setattr(journal_module.os, "write", real_write)
+    monkeypatch.setattr(os, "write", real_write)
     [segment] = segments(writer.directory)
     assert segment.path.stat().st_size == writer.position
     writer.append([hit(3)])
@@ -159,7 +158,12 @@ def test_power_durability_flushes_each_segment(
 ) -> None:
     flushed: list[int] = []
     real = os.fdatasync
-    monkeypatch.setattr(journal_module.os, "fdatasync", lambda fd: flushed.append(fd) or real(fd))
+
+    def flushing(fd: int) -> None:
+        flushed.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(os, "fdatasync", flushing)
     journal = JournalWriter(tmp_path / "journal", durability=Durability.POWER)
     journal.open()
     assert flushed, "a new segment's header is flushed before it is used"

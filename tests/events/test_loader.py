@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from inkling.classify import Classifier
 from inkling.classify.batch import BatchJudge
 from inkling.events.journal import JournalWriter, segments
-from inkling.events.loader import Loader
+from inkling.events.loader import Judged, Loader
 from inkling.model import Event, Verdict
 from inkling.store import Store
 from inkling.tokens import TokenCodec, new_message_id
@@ -47,7 +47,7 @@ def test_every_hit_is_loaded_once_and_the_journal_emptied(
         loader.close()
     assert store.events.count() == 300
     assert segments(directory) == []
-    ids = {e.id for e in store.events.for_message(hit(0)[1])}  # type: ignore[arg-type]
+    ids = {e.id for e in store.events.for_message(hit(0)[1])}
     assert len(ids) == 300
 
 
@@ -128,7 +128,7 @@ def test_a_judge_that_fails_keeps_the_hits_unknown(
     store: Store, tmp_path: Path, codec: TokenCodec
 ) -> None:
     class Broken:
-        def judge(self, batch: list[Event], now: float) -> Any:
+        def judge(self, batch: Sequence[Event], now: float) -> Judged:
             raise RuntimeError("a bug")
 
     directory = tmp_path / "journal"
@@ -137,7 +137,7 @@ def test_a_judge_that_fails_keeps_the_hits_unknown(
     load_all(loader)
     loader.close()
     assert loader.status.judge_errors == 1
-    assert {e.verdict for e in store.events.for_message(hit(0)[1])} == {Verdict.UNKNOWN}  # type: ignore[arg-type]
+    assert {e.verdict for e in store.events.for_message(hit(0)[1])} == {Verdict.UNKNOWN}
 
 
 def test_while_the_database_is_away_hits_wait_and_then_load(

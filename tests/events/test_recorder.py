@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from inkling.errors import JournalError
-from inkling.events import journal as journal_module
 from inkling.events.journal import Durability, JournalWriter, read_frames, segments
 from inkling.events.recorder import Recorder
 from tests.events.test_journal import hit
@@ -71,7 +70,7 @@ def test_a_hit_is_answered_only_once_its_frame_is_flushed_in_power_durability(
         real(fd)
         flushes.append(time.monotonic())
 
-    monkeypatch.setattr(journal_module.os, "fdatasync", slow_flush)
+    monkeypatch.setattr(os, "fdatasync", slow_flush)
     journal = JournalWriter(tmp_path / "journal", durability=Durability.POWER)
 
     async def body(recorder: Recorder) -> None:
@@ -126,7 +125,7 @@ def test_a_frame_that_cannot_be_written_fails_its_hits_alone(
             raise OSError(errno.EIO, "Input/output error")
         return real_write(fd, data)
 
-    monkeypatch.setattr(journal_module.os, "write", write)
+    monkeypatch.setattr(os, "write", write)
 
     async def body(recorder: Recorder) -> None:
         nonlocal failing

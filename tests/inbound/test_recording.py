@@ -8,7 +8,7 @@ import pytest
 
 from inkling.inbound.recording import InboundRecorder
 from inkling.mail.returnpath import ReturnKind, return_address
-from inkling.model import EventKind, MessageRecord, Verdict
+from inkling.model import EventKind, MessageIdHeader, MessageRecord, Verdict
 from inkling.signals.reading import read_message
 from inkling.store import Store
 from inkling.tokens import TokenCodec, new_message_id
@@ -20,8 +20,9 @@ REPLY_TO = "<ticket-5310.reply-1@support.example.com>"
 
 
 def _sent(store: Store, message_id: str, recipient: str = "") -> MessageRecord:
+    header = MessageIdHeader(message_id)
     record = MessageRecord(
-        new_message_id(), message_id, None, "5310", "Re", 1_796_000_000, 0, recipient=recipient
+        new_message_id(), header, None, "5310", "Re", 1_796_000_000, 0, recipient=recipient
     )
     store.messages.register_all([(record, [])])
     return record

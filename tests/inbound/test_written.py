@@ -76,4 +76,6 @@ def test_truncated_mime_keeps_what_it_can_and_records_the_defect() -> None:
     parsed = _parse("truncated.eml")
     assert parsed["kind"] == "reply"
     assert parsed["in_reply_to"] == "<ticket-5400.reply-1@support.example.com>"
-    assert any("boundary" in defect for defect in parsed["defects"])  # type: ignore[union-attr]
+    defects = parsed["defects"]
+    assert isinstance(defects, list)
+    assert any("boundary" in defect for defect in defects)

@@ -21,10 +21,10 @@ from tests.instrument.helpers import BASE, CLICK, HONEYPOT, PIXEL, tracked_targe
 EML_FIXTURES = sorted(p for p in (FIXTURES / "eml").glob("*.eml") if p.stem != "not_mail")
 
 
-def _instrument(codec: TokenCodec, raw: bytes, **kwargs: object) -> bytes:
+def _instrument(codec: TokenCodec, raw: bytes) -> bytes:
     result = instrument_message(
-        raw, codec=codec, base_url=BASE, message=new_message_id(), sent_at=1, **kwargs
-    )  # type: ignore[arg-type]
+        raw, codec=codec, base_url=BASE, message=new_message_id(), sent_at=1
+    )
     return result.mime
 
 
@@ -37,8 +37,19 @@ def _leaves(message: Message) -> list[Message]:
     if message.get_content_type() == "message/rfc822":
         return [message]
     if message.is_multipart():
-        return [leaf for part in message.get_payload() for leaf in _leaves(part)]
+        return [leaf for part in _subparts(message) for leaf in _leaves(part)]
     return [message]
+
+
+def _subparts(multipart: Message) -> list[Message]:
+    """A multipart's payload: its parts, each a message (narrowed from the typeshed union)."""
+    payload = multipart.get_payload()
+    assert isinstance(payload, list)
+    parts: list[Message] = []
+    for part in payload:
+        assert isinstance(part, Message)
+        parts.append(part)
+    return parts
 
 
 def _body_parts(message: Message, subtype: str) -> list[Message]:

@@ -93,7 +93,8 @@ class SinkHandler:
             await stall.hold()
         if self.hang_up_after_message:
             self.hang_up_after_message = False
-            assert server.transport is not None
+            # aiosmtpd types it BaseTransport; abort() is on WriteTransport
+            assert isinstance(server.transport, asyncio.WriteTransport)
             server.transport.abort()
         return "250 2.0.0 queued"
 

@@ -27,7 +27,9 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
 
 def _session(loop: asyncio.AbstractEventLoop, peer: str, *, tls: bool = False) -> Session:
     session = Session(loop)
-    session.peer = (peer, 40000)
+    # aiosmtpd annotates Session.peer as str, but stores transport.get_extra_info("peername"),
+    # the (host, port) tuple asyncio gives, which is what this stands in for
+    session.peer = (peer, 40000)  # type: ignore[assignment]
     session.ssl = {"cipher": "TLS_AES_256_GCM_SHA384"} if tls else None
     return session
 

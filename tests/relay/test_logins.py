@@ -49,12 +49,12 @@ def auth_login(client: smtplib.SMTP, password: str) -> int:
     return client.docmd(base64.b64encode(password.encode()).decode())[0]
 
 
-def relay_with(relay_factory: RelayFactory, **limits: float) -> Relay:
-    return relay_factory(relay_username=USER, relay_password=PASSWORD, logins=LoginLimits(**limits))
+def relay_with(relay_factory: RelayFactory, limits: LoginLimits) -> Relay:
+    return relay_factory(relay_username=USER, relay_password=PASSWORD, logins=limits)
 
 
 def test_a_connection_is_closed_after_its_failures(relay_factory: RelayFactory) -> None:
-    relay = relay_with(relay_factory, per_connection=3, first_delay=0.2, max_delay=1.0)
+    relay = relay_with(relay_factory, LoginLimits(per_connection=3, first_delay=0.2, max_delay=1.0))
     with connection(relay) as client:
         first, second, third = (auth(client, f"guess-{n}") for n in range(3))
         assert first[0] == second[0] == 535 and third[0] == 421
@@ -77,14 +77,10 @@ def test_the_limits_come_from_the_settings(relay_factory: RelayFactory) -> None:
 
 def test_an_address_is_refused_for_a_while(relay_factory: RelayFactory) -> None:
     window = 2.0
-    relay = relay_with(
-        relay_factory,
-        per_connection=3,
-        per_address=4,
-        window=window,
-        first_delay=0.1,
-        max_delay=0.4,
+    limits = LoginLimits(
+        per_connection=3, per_address=4, window=window, first_delay=0.1, max_delay=0.4
     )
+    relay = relay_with(relay_factory, limits)
     started = time.monotonic()
     with connection(relay) as client:
         assert [auth(client, "wrong")[0] for _ in range(3)] == [535, 535, 421]
@@ -101,7 +97,9 @@ def test_an_address_is_refused_for_a_while(relay_factory: RelayFactory) -> None:
 
 def test_hammering_gets_no_more_guesses_than_the_limit(relay_factory: RelayFactory) -> None:
     per_address, attackers = 10, 24
-    relay = relay_with(relay_factory, per_address=per_address, first_delay=0.01, max_delay=0.05)
+    relay = relay_with(
+        relay_factory, LoginLimits(per_address=per_address, first_delay=0.01, max_delay=0.05)
+    )
     answers: list[int] = []
     lock = threading.Lock()
     together = threading.Barrier(attackers)
@@ -135,7 +133,7 @@ def test_hammering_gets_no_more_guesses_than_the_limit(relay_factory: RelayFacto
 
 
 def test_a_waiting_client_does_not_hold_up_others(relay_factory: RelayFactory) -> None:
-    relay = relay_with(relay_factory, per_connection=5, first_delay=3.0, max_delay=3.0)
+    relay = relay_with(relay_factory, LoginLimits(per_connection=5, first_delay=3.0, max_delay=3.0))
     with connection(relay) as client:
         assert auth(client, "wrong")[0] == 535
     done: list[float] = []
@@ -157,7 +155,7 @@ def test_a_waiting_client_does_not_hold_up_others(relay_factory: RelayFactory) -
 def test_failures_are_logged_with_the_name_escaped_and_never_the_password(
     relay_factory: RelayFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
-    relay = relay_with(relay_factory, first_delay=0.01)
+    relay = relay_with(relay_factory, LoginLimits(first_delay=0.01))
     hostile = "evil\r\n2026-12-01 INFO inkling: all is well\x1b[2J"
     with caplog.at_level(logging.WARNING, logger="inkling.relay"), connection(relay) as client:
         assert auth(client, "hunter2-secret", user=hostile)[0] == 535

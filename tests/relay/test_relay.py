@@ -18,6 +18,7 @@ import pytest
 
 from inkling.errors import AmbiguousMessage
 from inkling.mail.returnpath import ReturnKind, decode_return_address
+from inkling.model import InklingId
 from inkling.tokens import HONEYPOT_LINK, TokenCodec
 from tests.relay.conftest import BASE_URL, Received, Relay, RelayFactory, Sink
 from tests.relay.messages import LINKS, support_reply
@@ -46,7 +47,7 @@ def _parse(raw: bytes) -> Message:
     return email.message_from_bytes(raw, policy=compat32)
 
 
-def _copy_ids(codec: TokenCodec, copy: bytes) -> tuple[set[str], list[str]]:
+def _copy_ids(codec: TokenCodec, copy: bytes) -> tuple[set[InklingId], list[str]]:
     """The Inkling message ids named by a copy's tokens, and its tracked link targets."""
     clicks = [codec.open_click(m.group(1).decode()) for m in CLICK.finditer(copy)]
     opens = [codec.open_open(m.group(1).decode()) for m in PIXEL.finditer(copy)]

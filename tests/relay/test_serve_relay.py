@@ -48,7 +48,9 @@ def test_serve_runs_the_relay_beside_the_tracker(data_dir: Path, sink: Sink) -> 
         assert received.rcpt_tos == ["ann@customer.example"]
         copy = email.message_from_bytes(received.content)
         assert "X-Inkling-Ticket" not in copy
-        assert f"{server.url}/t/c/" in copy.get_payload(decode=True).decode()
+        body = copy.get_payload(decode=True)
+        assert isinstance(body, bytes)  # a single-part message's decoded body
+        assert f"{server.url}/t/c/" in body.decode()
 
         assert copy["Message-ID"] == "<swaks-1@acme.example>", copy.items()
         reading = inkling(data_dir, "reading", "<swaks-1@acme.example>", "--json")

@@ -9,12 +9,12 @@ from alembic.config import Config
 from sqlalchemy import create_engine, text
 
 from inkling.errors import AmbiguousMessage, StoreError, UnknownMessage
-from inkling.model import MessageRecord
+from inkling.model import MessageIdHeader, MessageRecord
 from inkling.store import Store
 from inkling.store.engine import MIGRATIONS
 from inkling.tokens import new_message_id
 
-MESSAGE_ID = "<thread-7@acme.example>"
+MESSAGE_ID = MessageIdHeader("<thread-7@acme.example>")
 
 
 def _copy(recipient: str, **extra: object) -> MessageRecord:
