@@ -61,7 +61,7 @@ def main() -> None:
         return rewrite_html(html, "utf-8", links, pixel=tracking_tags(links)).html
 
     def pytracking(html: bytes) -> bytes:
-        text = adapt_html(html, {"message": new_message_id()}, configuration=configuration)
+        text: str = adapt_html(html, {"message": new_message_id()}, configuration=configuration)
         return text.encode("utf-8")
 
     # Compare on the messages both can handle; say which ones pytracking cannot.
