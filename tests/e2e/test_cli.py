@@ -20,15 +20,21 @@ pytestmark = pytest.mark.slow
 
 
 def inkling(
-    data_dir: Path, *args: str, stdin: bytes | None = None, env: dict[str, str] | None = None
+    data_dir: Path,
+    *args: str,
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
+    """``inkling ARGS`` run as a user runs it, on ``data_dir`` (INKLING_DATA_DIR), in the
+    directory above it (or ``cwd``), where ``./inkling.toml`` would be."""
     environment = {**os.environ, "INKLING_DATA_DIR": str(data_dir), **(env or {})}
     return subprocess.run(
         [str(INKLING), *args],
         input=stdin,
         capture_output=True,
         env=environment,
-        cwd=data_dir.parent,
+        cwd=cwd or data_dir.parent,
         timeout=60,
     )
 
@@ -51,7 +57,9 @@ def test_instrument_serve_click_and_read(data_dir: Path) -> None:
         assert b"registered" in done.stderr
         message = email.message_from_bytes(done.stdout)
         html = next(p for p in message.walk() if p.get_content_type() == "text/html")
-        body = html.get_payload(decode=True).decode()
+        payload = html.get_payload(decode=True)
+        assert isinstance(payload, bytes)  # a leaf part's decoded body
+        body = payload.decode()
         click = re.search(re.escape(server.url) + r"/t/c/[\w-]+", body)
         pixel = re.search(re.escape(server.url) + r"/t/o/[0-9a-f]+\.gif", body)
         assert click and pixel

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from inkling.cli.help import PlainCommand
 from inkling.cli.output import fail, printable, say
 from inkling.cli.serving import settings
 
@@ -17,7 +18,8 @@ keys_app = typer.Typer(
     help="Token keys: rotate them without breaking old links.", no_args_is_help=True
 )
 ranges_app = typer.Typer(
-    help="Published IP ranges (Apple, Google, Microsoft, Amazon) used to judge hits.",
+    help="Published IP ranges, by which hits are judged.\n\nApple's Private Relay, Google, "
+    "Microsoft and Amazon publish the addresses their proxies and scanners use.",
     no_args_is_help=True,
 )
 users_app = typer.Typer(help="API users and their keys (for /api/v1).", no_args_is_help=True)
@@ -37,7 +39,7 @@ def _data_dir() -> DataDir:
     return data_dir
 
 
-@keys_app.command("rotate")
+@keys_app.command("rotate", cls=PlainCommand)
 def keys_rotate() -> None:
     """Make a fresh key current. Links made earlier keep working with their own key."""
     from inkling.tokens import KeyFile
@@ -50,16 +52,21 @@ def keys_rotate() -> None:
     say(f"key {ident} is now current for new links; {older} older key(s) still open old links")
 
 
-@users_app.command("add")
-def users_add(name: Annotated[str, typer.Argument(help="Who the key is for.")]) -> None:
-    """Make an API key for NAME and print it (it is shown only this once)."""
+@users_app.command("add", cls=PlainCommand)
+def users_add(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Who the key is for.")],
+) -> None:
+    """Make an API key for NAME and print it.
+
+    The key is shown only this once: Inkling keeps only its digest.
+    """
     from inkling.api.keys import ApiKeys
 
     print(ApiKeys(_data_dir().users).add(name))
     say(f"API key for {printable(name)} printed above; send it as 'Authorization: Bearer <key>'")
 
 
-@users_app.command("list")
+@users_app.command("list", cls=PlainCommand)
 def users_list() -> None:
     """The users who have an API key."""
     from inkling.api.keys import ApiKeys
@@ -68,8 +75,10 @@ def users_list() -> None:
         print(printable(name))
 
 
-@users_app.command("remove")
-def users_remove(name: Annotated[str, typer.Argument(help="Whose key to revoke.")]) -> None:
+@users_app.command("remove", cls=PlainCommand)
+def users_remove(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="Whose key to revoke.")],
+) -> None:
     """Revoke NAME's API key at once."""
     from inkling.api.keys import ApiKeys
 
@@ -77,12 +86,14 @@ def users_remove(name: Annotated[str, typer.Argument(help="Whose key to revoke."
     say(f"removed {printable(name)}; their key no longer works")
 
 
-@ranges_app.command("update")
+@ranges_app.command("update", cls=PlainCommand)
 def ranges_update(
     directory: Annotated[
         Path | None,
         typer.Argument(
-            help="Directory with apple-proxy-ipv4.txt, google-ipv6.txt, ... (or --fetch)."
+            metavar="DIRECTORY",
+            help="Directory with apple-proxy-ipv4.txt, google-ipv6.txt, ... (or --fetch).",
+            show_default=False,
         ),
     ] = None,
     fetch: Annotated[
@@ -96,32 +107,39 @@ def ranges_update(
         typer.Option(
             "--source",
             metavar="NAME=URL",
-            help="With --fetch: take source NAME (apple, google, google-cloud, googlebot, "
-            "microsoft-365, azure, aws) from URL; repeatable. Azure's weekly "
+            help="With --fetch: take source NAME from URL; repeatable. The sources: apple, "
+            "google, google-cloud, googlebot, microsoft-365, aws, and azure, whose weekly "
             "ServiceTags_Public_*.json is fetched only this way.",
+            show_default="the operators' own URLs",
         ),
     ] = None,
     timeout: Annotated[
-        float, typer.Option(min=1.0, help="With --fetch: seconds allowed per source.")
+        float,
+        typer.Option(metavar="SECONDS", min=1.0, help="With --fetch: seconds allowed per source."),
     ] = 60.0,
     snapshot: Annotated[
         str | None,
-        typer.Option(help="The date the ranges were taken, YYYY-MM-DD.  [default: today, UTC]"),
+        typer.Option(
+            metavar="DATE",
+            help="The date the ranges were taken, YYYY-MM-DD.",
+            show_default="today, UTC",
+        ),
     ] = None,
 ) -> None:
-    """Install fresher published ranges; verdicts name the snapshot they used."""
+    """Install fresher ranges from a DIRECTORY, or --fetch them.
+
+    Verdicts name the snapshot they used; a running inkling serve uses the new ranges
+    once restarted.
+    """
     from inkling.classify import fetch as fetching
     from inkling.classify import ranges
 
-    if fetch == (directory is not None):
-        fail("give a DIRECTORY or --fetch (one of them)", code=2)
-    if source and not fetch:
-        fail("--source goes with --fetch", code=2)
+    overrides = _sources(directory, fetch=fetch, source=source or [])
     data_dir = _data_dir()
     if directory is None:
         counts = fetching.fetch_and_update(
             data_dir.path,
-            overrides=fetching.parse_overrides(source or []),
+            overrides=overrides,
             snapshot=snapshot,
             timeout=timeout,
             progress=say,
@@ -133,3 +151,23 @@ def ranges_update(
         f"installed {sum(counts.values())} ranges from {len(counts)} files "
         f"(snapshot {installed.snapshot}); restart inkling serve to use them"
     )
+
+
+def _sources(directory: Path | None, *, fetch: bool, source: list[str]) -> dict[str, str]:
+    """The ``--source`` URLs by source name, once the arguments are known to fit together
+    (else one line and exit status 2, as for any other usage error)."""
+    from inkling.classify import fetch as fetching
+    from inkling.errors import RangesError
+
+    if fetch and directory is not None:
+        fail(f"give a DIRECTORY or --fetch, not both ({directory} and --fetch)", code=2)
+    if not fetch and directory is None:
+        fail("give a DIRECTORY of range files, or --fetch to download them", code=2)
+    if source and not fetch:
+        fail("--source goes with --fetch (a DIRECTORY is read as it is)", code=2)
+    try:
+        overrides = fetching.parse_overrides(source)
+        fetching.with_urls(fetching.load_sources(), overrides)
+    except RangesError as exc:
+        fail(str(exc), code=2)
+    return overrides

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import os
+import sys
+from typing import Annotated, NoReturn
 
 import typer
 
@@ -47,10 +49,26 @@ admin.register(app)
 
 
 def main() -> None:
-    """Entry point: runs the app and turns Inkling's errors into one clear line."""
+    """Entry point: runs the app and turns Inkling's errors into one clear line.
+
+    Exit status 2 for a setting or usage at fault, 1 for anything else that went wrong.
+    """
     try:
         app()
     except ConfigError as exc:
         fail(str(exc), code=2)
     except InklingError as exc:
         fail(str(exc))
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    except OSError as exc:  # a file or socket the machine refused: its name and why
+        where = f"{exc.filename}: " if exc.filename else ""
+        fail(f"{where}{exc.strerror or exc}")
+
+
+def _quiet_broken_pipe() -> NoReturn:
+    """The reader of stdout went away (``inkling reading --json X | head -1``): stop
+    quietly, as other tools do, and keep Python from complaining again at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    raise SystemExit(1)

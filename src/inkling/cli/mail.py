@@ -9,49 +9,70 @@ from typing import Annotated, Any
 
 import typer
 
+from inkling.cli.help import PlainCommand
 from inkling.cli.output import dumps, fail, printable, say
 from inkling.cli.serving import settings
 from inkling.errors import InklingError
 
+#: The sent time travels in every tracking token as 32 unsigned bits of epoch seconds.
+LATEST_SENT_AT = 2**32 - 1
+
 
 def register(app: typer.Typer) -> None:
-    app.command()(instrument)
-    app.command()(reading)
-    app.command()(parse)
+    app.command(cls=PlainCommand)(instrument)
+    app.command(cls=PlainCommand)(reading)
+    app.command(cls=PlainCommand)(parse)
 
 
 def instrument(
     file: Annotated[
-        Path, typer.Argument(help="The message (.eml), or - for stdin.", allow_dash=True)
+        Path,
+        typer.Argument(metavar="FILE", help="The message (.eml), or - for stdin.", allow_dash=True),
     ],
     workflow: Annotated[
-        str | None, typer.Option(help="Workflow the message belongs to (its policy applies).")
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="Workflow the message belongs to (its policy applies).",
+            show_default="its X-Inkling-Workflow header, else the workflow rules",
+        ),
     ] = None,
-    ticket: Annotated[str | None, typer.Option(help="Helpdesk ticket id.")] = None,
+    ticket: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ID", help="Helpdesk ticket id.", show_default="its X-Inkling-Ticket header"
+        ),
+    ] = None,
     base_url: Annotated[
         str | None,
-        typer.Option(help="Public tracker URL for the links.  [default: INKLING_BASE_URL]"),
+        typer.Option(
+            metavar="URL",
+            help="Public tracker URL the links point at.",
+            show_default="INKLING_BASE_URL",
+        ),
     ] = None,
     sent_at: Annotated[
         str | None,
         typer.Option(
-            help="When the message is (or was) sent: ISO 8601 with an offset, or epoch "
-            "seconds.  [default: now]"
+            metavar="TIME",
+            help="When the message is (or was) sent: ISO 8601 with an offset "
+            "(2026-12-04T10:00:00+01:00) or epoch seconds.",
+            show_default="now",
         ),
     ] = None,
 ) -> None:
     """Register a message and write its tracked MIME to stdout.
 
-    The recipients are read from its To, Cc and Bcc headers.
+    The recipients are read from its To, Cc and Bcc headers; its sender is whatever sends
+    the output on (sendmail -t, your mail client).
     """
     from inkling import root
     from inkling.api.compose import from_mime
     from inkling.relay import CopyPlan
     from inkling.root import local_base_url_warning, open_services
-    from inkling.times import parse_time
     from inkling.tokens import new_message_id
 
-    when = int(time.time()) if sent_at is None else int(parse_time(sent_at, "--sent-at"))
+    when = int(time.time()) if sent_at is None else _sent_at(sent_at)
     chosen = settings(base_url=base_url)
     raw = read_input(file)
     services = open_services(chosen)
@@ -62,7 +83,7 @@ def instrument(
     )
     warning = local_base_url_warning(chosen)
     if warning:
-        say(f"inkling: warning: {warning}")
+        say(f"inkling: warning: {printable(warning)}")
     for note in copy.warnings:
         say(f"inkling: warning: {printable(note)}")
     for defect in copy.defects:
@@ -70,12 +91,27 @@ def instrument(
     if copy.record.untracked:
         say(f"inkling: warning: not tracked: {printable(copy.record.untracked)}")
     to = f" to {copy.record.recipient}" if copy.record.recipient else ""
+    links = "1 tracked link" if len(copy.links) == 1 else f"{len(copy.links)} tracked links"
     say(
         f"inkling: registered {printable(copy.record.message_id)}{printable(to)} as "
-        f"{copy.record.id} ({len(copy.links)} tracked links)"
+        f"{copy.record.id} ({links})"
     )
     sys.stdout.buffer.write(copy.data)
     sys.stdout.buffer.flush()
+
+
+def _sent_at(text: str) -> int:
+    """``--sent-at`` as epoch seconds; exit 2 with one line if it is no time a token can
+    carry."""
+    from inkling.times import parse_time
+
+    try:
+        seconds = parse_time(text, "--sent-at")
+    except InklingError as exc:
+        fail(str(exc), code=2)
+    if not 0 <= seconds <= LATEST_SENT_AT:
+        fail(f"--sent-at must be between 1970 and 2106 (the links carry it), not {text!r}", code=2)
+    return int(seconds)
 
 
 def _envelope(raw: bytes, from_mime: Any) -> tuple[str, list[str]]:
@@ -91,13 +127,23 @@ def _envelope(raw: bytes, from_mime: Any) -> tuple[str, list[str]]:
 
 
 def reading(
-    message: Annotated[str, typer.Argument(help="Message-ID header value or Inkling's id.")],
+    message: Annotated[
+        str,
+        typer.Argument(
+            metavar="MESSAGE", help="Its Message-ID (with or without <>) or Inkling's id."
+        ),
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
     limit: Annotated[
-        int | None, typer.Option(help="Show at most this many events.  [default: all]", min=0)
+        int | None,
+        typer.Option(metavar="N", help="Show at most N events.", show_default="all", min=0),
     ] = None,
 ) -> None:
-    """What happened to one message after it was sent."""
+    """What happened to one message after it was sent.
+
+    The sentence a person can trust, then each open and click with its verdict (person,
+    machine or unknown), the reasons for it and how it changed; times in UTC.
+    """
     from inkling.cli.reading import show_reading
     from inkling.root import open_services
     from inkling.signals.reading import read_message
@@ -111,9 +157,14 @@ def reading(
 
 
 def parse(
-    files: Annotated[list[Path], typer.Argument(help="Inbound messages (.eml), one or more.")],
+    files: Annotated[
+        list[Path], typer.Argument(metavar="FILE", help="Inbound messages (.eml), one or more.")
+    ],
 ) -> None:
-    """Classify inbound mail: one {"file", "kind", ...} JSON line per file."""
+    """Tell bounces, read receipts, auto-replies and replies apart.
+
+    Prints one JSON line per file: {"file", "kind", "in_reply_to", "defects", ...}.
+    """
     from inkling.inbound import parse_message
 
     unreadable = 0

@@ -1,9 +1,11 @@
 """A reading in the terminal: the message, the honest sentence, then each event with its
 verdict, the reasons (each marked as pointing to a person or a machine) and its history.
 
-Laid out for 80 columns: one line per event, its reasons and history indented below it.
-Everything that came from outside is passed through ``printable`` and shown as plain
-``Text`` (so ``[b]`` in a user agent is never read as Rich markup).
+Laid out for 80 columns: one line per event, its details indented below it, each detail
+wrapped under its own text (a hanging indent), so that nothing runs into the margin.
+Everything that came from outside is passed through ``printable`` first and shown as plain
+``Text`` (so ``[b]`` in a user agent is never read as Rich markup); columns are cut after
+escaping, so an escape never pushes a line past its width.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from inkling.signals.reading import Reading
 #: How a reason is marked by where it points.
 MARKS = {"machine": ("▲ machine", "red"), "person": ("▼ person", "green")}
 NEUTRAL_MARK = ("· neither", "dim")
+#: Widths of the event line's columns; the last (link or client) takes what is left.
+WHEN, KIND, VERDICT, AGENT = 19, 9, 7, 17
+WHERE = 22
+_VERDICT_STYLES = {"human": "green", "machine": "red", "unknown": "yellow"}
 
 
 def show_reading(result: Reading, console: Console | None = None) -> None:
@@ -26,64 +32,99 @@ def show_reading(result: Reading, console: Console | None = None) -> None:
     data = result.as_json()
     title = Text(printable(data["message_id"]), style="bold")
     title.append(f"  (Inkling id {data['id']})", style="")
-    out.print(title, overflow="fold")
-    if data["recipient"]:
-        sent = f"to {printable(data['recipient'])}, sent {_when(data['sent_at'])} UTC"
-        out.print(Text(sent), overflow="fold")
-    out.print(Text(printable(data["sentence"])), overflow="fold")
+    heading = [title, *(Text(line) for line in _about(data)), Text(printable(data["sentence"]))]
+    for text in heading:
+        for line in _wrap(text, out, out.width):
+            out.print(line, no_wrap=True, overflow="ellipsis")
     if not data["events"]:
         return
     out.print()
-    out.print(Text(_row("when (UTC)", "kind", "verdict", "agent", "link or client"), "bold"))
+    header = _row("when (UTC)", "kind", "verdict", "agent", "link or client")
+    out.print(Text(header, "bold"), no_wrap=True, overflow="ellipsis")
     for event in data["events"]:
-        out.print(_line(event), overflow="fold")
-        for line in _details(event):
-            out.print(line, overflow="fold")
+        out.print(_line(event), overflow="ellipsis", no_wrap=True)
+        for line in _hanging(_details(event), out):
+            out.print(line, no_wrap=True, overflow="ellipsis")
+
+
+def _about(data: dict[str, Any]) -> list[str]:
+    """The lines under the title: to whom and when, the ticket, and why not tracked."""
+    lines = []
+    sent = f"sent {_when(data['sent_at'])} UTC"
+    if data["recipient"]:
+        sent = f"to {printable(data['recipient'])}, {sent}"
+    if data["ticket"]:
+        sent += f", ticket {printable(data['ticket'])}"
+    lines.append(sent)
+    if data["untracked"]:
+        lines.append(f"not tracked: {printable(data['untracked'])}")
+    return lines
 
 
 def _row(when: str, kind: str, verdict: str, agent: str, where: str) -> str:
-    return f"{when:<19}  {kind:<9} {verdict:<7} {agent:<17} {where}"
+    return f"{when:<{WHEN}}  {kind:<{KIND}} {verdict:<{VERDICT}} {agent:<{AGENT}} {where}"
 
 
 def _line(event: dict[str, Any]) -> Text:
     link = "hidden link (honeypot)" if event["honeypot"] else event["url"]
-    where = printable(_shorten(str(link or event["user_agent"] or event["method"] or ""), 22))
-    agent = printable(_shorten(event["agent"] or "", 17))
-    line = Text(f"{_when(event['ts']):<19}  {event['kind']:<9} ")
-    line.append(f"{event['verdict']:<7}", _VERDICT_STYLES.get(event["verdict"], ""))
-    line.append(f" {agent:<17} {where}")
+    where = _cut(printable(link or event["user_agent"] or event["method"] or ""), WHERE)
+    agent = _cut(printable(event["agent"] or ""), AGENT)
+    line = Text(f"{_when(event['ts']):<{WHEN}}  {event['kind']:<{KIND}} ")
+    line.append(f"{event['verdict']:<{VERDICT}}", _VERDICT_STYLES.get(event["verdict"], ""))
+    line.append(f" {agent:<{AGENT}} {where}")
     return line
 
 
-def _details(event: dict[str, Any]) -> list[Text]:
-    """The indented lines under an event: the client when a link took its place, each
-    reason with its mark, and each change of verdict."""
-    lines: list[Text] = []
-    if event["url"] and len(event["url"]) > 22:
-        lines.append(Text("  link: " + printable(event["url"]), "dim"))
-    if ((event["url"] or event["honeypot"]) and event["user_agent"]) or (
-        event["user_agent"] and len(event["user_agent"]) > 22
-    ):
-        lines.append(Text("  client: " + printable(event["user_agent"]), "dim"))
-    for why in event.get("why", []) or [{"reason": r, "points_to": None} for r in event["reasons"]]:
+def _details(event: dict[str, Any]) -> list[tuple[Text, Text]]:
+    """The labelled lines under an event: the link and the client when the event's line
+    had to cut or leave them out, each reason with its mark, and each change of verdict."""
+    rows: list[tuple[Text, Text]] = []
+    url, agent = printable(event["url"] or ""), printable(event["user_agent"] or "")
+    if url and len(url) > WHERE:
+        rows.append((Text("  link:", "dim"), Text(url, "dim")))
+    if agent and (url or event["honeypot"] or len(agent) > WHERE):
+        rows.append((Text("  client:", "dim"), Text(agent, "dim")))
+    whys = event.get("why") or [{"reason": r, "points_to": None} for r in event["reasons"]]
+    for why in whys:
         mark, style = MARKS.get(why["points_to"], NEUTRAL_MARK)
-        line = Text(f"  {mark}: ", style)
-        line.append(printable(why["reason"]))
-        lines.append(line)
+        rows.append((Text(f"  {mark}:", style), Text(printable(why["reason"]))))
     for change in event["history"]:
-        before, after = change["from"], change["to"]
-        lines.append(
-            Text(
-                f"  was {before['verdict']} ({printable(before['agent'] or '-')}), "
-                f"now {after['verdict']} ({printable(after['agent'] or '-')}) since "
-                f"{_when(change['changed_at'])}",
-                "italic",
-            )
-        )
+        rows.append((Text("  changed:", "italic"), Text(_change(change), "italic")))
+    return rows
+
+
+def _hanging(rows: list[tuple[Text, Text]], console: Console) -> list[Text]:
+    """Each (label, text) row as lines, the text wrapped to the console's width under
+    where it starts, so a long reason reads as one block beside its label."""
+    if not rows:
+        return []
+    indent = max(label.cell_len for label, _ in rows) + 1
+    width = max(console.width - indent, 20)
+    lines: list[Text] = []
+    for label, text in rows:
+        for number, piece in enumerate(_wrap(text, console, width)):
+            start = label.copy() if number == 0 else Text()
+            start.pad_right(indent - start.cell_len)
+            lines.append(start + piece)
     return lines
 
 
-_VERDICT_STYLES = {"human": "green", "machine": "red", "unknown": "yellow"}
+def _wrap(text: Text, console: Console, width: int) -> list[Text]:
+    """``text`` in lines of at most ``width`` columns, broken between words where it can
+    be, without the spaces a break leaves at the end of a line."""
+    lines = list(text.wrap(console, width, overflow="fold"))
+    for line in lines:
+        line.rstrip()
+    return lines
+
+
+def _change(change: dict[str, Any]) -> str:
+    """``unknown (-) → machine (scanner:proofpoint) at 2026-12-07 15:00:00``."""
+    before, after = change["from"], change["to"]
+    return (
+        f"{before['verdict']} ({printable(before['agent'] or '-')}) → "
+        f"{after['verdict']} ({printable(after['agent'] or '-')}) at {_when(change['changed_at'])}"
+    )
 
 
 def _when(iso: str) -> str:
@@ -91,5 +132,6 @@ def _when(iso: str) -> str:
     return iso.replace("T", " ").removesuffix("Z")
 
 
-def _shorten(text: str, width: int) -> str:
+def _cut(text: str, width: int) -> str:
+    """``text`` in at most ``width`` characters, ``…`` marking a cut."""
     return text if len(text) <= width else text[: width - 1] + "…"

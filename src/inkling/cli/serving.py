@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import errno
+import ipaddress
 import logging
-from typing import TYPE_CHECKING, Annotated
+import socket
+from typing import TYPE_CHECKING, Annotated, Any
+from urllib.parse import urlsplit
 
 import typer
 
-from inkling.cli.output import dumps, printable, say
+from inkling.cli.help import PlainCommand
+from inkling.cli.output import dumps, fail, printable, say
+from inkling.errors import ConfigError
 
 if TYPE_CHECKING:
     from inkling.config import Settings
@@ -19,43 +25,94 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def settings(**overrides: object) -> Settings:
-    """The settings, with the command line's values (those given) winning."""
+    """The settings, with the command line's values (those given) winning.
+
+    A value the settings refuse is named by its option (``--base-url``), not by the
+    setting it overrides: the person typed the option.
+    """
     from inkling.config import load_settings
 
-    return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return load_settings(**given)
+    except ConfigError as exc:
+        option = _refused_option(given)
+        if option is None:
+            raise
+        _, _, why = str(exc).partition("): ")
+        raise ConfigError(f"bad value for --{option.replace('_', '-')}: {why or exc}") from exc
+
+
+def _refused_option(given: dict[str, object]) -> str | None:
+    """The option whose value alone the settings refuse (None: the environment or the
+    configuration file is at fault, whatever the options)."""
+    from inkling.config import load_settings
+
+    try:
+        load_settings()
+    except ConfigError:
+        return None
+    for name, value in given.items():
+        try:
+            load_settings(**{name: value})
+        except ConfigError:
+            return name
+    return None
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(serve)
-    app.command()(demo)
-    app.command()(status)
+    app.command(cls=PlainCommand)(serve)
+    app.command(cls=PlainCommand)(demo)
+    app.command(cls=PlainCommand)(status)
+
+
+#: ``--host`` and ``--port`` as serve and demo take them (None: the settings' value).
+Host = Annotated[
+    str | None,
+    typer.Option(
+        metavar="HOST",
+        help="Interface to listen on (INKLING_HOST).",
+        show_default="127.0.0.1",
+    ),
+]
+Port = Annotated[
+    int | None,
+    typer.Option(metavar="PORT", help="Port to listen on (INKLING_PORT).", show_default="8080"),
+]
 
 
 def serve(
-    host: Annotated[
-        str | None, typer.Option(help="Interface to listen on.  [default: 127.0.0.1]")
-    ] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on.  [default: 8080]")] = None,
+    host: Host = None,
+    port: Port = None,
     log_level: Annotated[
-        str, typer.Option(help="How much to log: debug, info, warning or error.")
+        str,
+        typer.Option(metavar="LEVEL", help="How much to log: debug, info, warning or error."),
     ] = "info",
     relay_port: Annotated[
         int | None,
-        typer.Option(help="Also run the SMTP relay on this port (see docs/relay.md).", min=0),
+        typer.Option(
+            metavar="PORT",
+            help="Also run the SMTP relay on this port (see docs/relay.md).",
+            show_default="no relay",
+            min=0,
+        ),
     ] = None,
     inbound_port: Annotated[
         int | None,
         typer.Option(
+            metavar="PORT",
             help="Also receive bounces and read receipts (the MX of INKLING_RETURN_DOMAIN) "
             "on this port (see docs/inbound.md).",
+            show_default="no inbound MX",
             min=0,
         ),
     ] = None,
 ) -> None:
-    """Run the tracker (pixel and redirect), the API and the loader on HOST:PORT.
+    """Run the tracker, the API and the dashboard on HOST:PORT.
 
-    Also the SMTP relay with --relay-port, the inbound MX with --inbound-port, and the
-    IMAP poller when INKLING_IMAP_URL is set.
+    The tracker answers the pixel and the redirect of every tracked link; the loader
+    moves recorded hits into the database. Also the SMTP relay with --relay-port, the
+    inbound MX with --inbound-port, and the IMAP poller when INKLING_IMAP_URL is set.
     """
     import uvicorn
 
@@ -75,13 +132,18 @@ def serve(
     node = root.node(
         chosen, services, relay_port=relay_port, inbound_port=inbound_port, announce=say
     )
+    check_can_listen(chosen.host, chosen.port)  # the settings' own errors come first
     node.open()
     warning = local_base_url_warning(chosen)
     if warning and relay_port is not None:  # relayed mail would carry links nobody can reach
-        say(f"inkling: warning: {warning}")
+        say(f"inkling: warning: {printable(warning)}")
+    elsewhere = _other_local_port(chosen.base_url, chosen.port)
+    if elsewhere:
+        say(f"inkling: warning: {printable(elsewhere)}")
     say(
-        f"Inkling on http://{chosen.host}:{chosen.port}  (links point at {chosen.base_url}, "
-        f"data in {chosen.data_dir}, durability {chosen.durability})"
+        f"Inkling on http://{printable(chosen.host)}:{chosen.port}  (links point at "
+        f"{printable(chosen.base_url)}, data in {printable(chosen.data_dir)}, "
+        f"durability {chosen.durability})"
     )
     uvicorn.run(
         node.app(),
@@ -99,15 +161,17 @@ def serve(
 
 
 def demo(
-    host: Annotated[
-        str | None, typer.Option(help="Interface to listen on.  [default: 127.0.0.1]")
-    ] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on.  [default: 8080]")] = None,
+    host: Host = None,
+    port: Port = None,
     no_serve: Annotated[
         bool, typer.Option("--no-serve", help="Only add the demo data; do not start serving.")
     ] = False,
 ) -> None:
-    """Add demo support replies and what happened to them (once), then serve."""
+    """Fill the data dir with a month of demo mail, then serve.
+
+    The demo support replies and what happened to them are added once; run it again and
+    it only serves.
+    """
     from inkling import root
     from inkling.demo import seed
     from inkling.root import open_services
@@ -129,7 +193,11 @@ def demo(
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
-    """An operator's view of this data dir: the journal's backlog and the database."""
+    """The journal's backlog and whether the database answers.
+
+    An operator's view of this data dir, with or without a server running on it: how many
+    recorded hits are not in the database yet, and why.
+    """
     from inkling.events.status import journal_status
     from inkling.root import open_services
 
@@ -139,18 +207,71 @@ def status(
     if as_json:
         print(dumps(found, indent=2))
         return
-    database = found["database"]
-    journal = found["journal"]
-    say(
-        "database: "
-        + ("reachable" if database["reachable"] else f"unavailable ({database['error']})")
+    database, journal = found["database"], found["journal"]
+    print(
+        "database: reachable"
+        if database["reachable"]
+        else f"database: unreachable ({printable(database['error'])})"
     )
-    say(
-        f"journal: {journal['segments']} segment(s), {journal['backlog_events']} hit(s) not yet "
-        f"loaded ({journal['backlog_bytes']} bytes)"
-        + (f", oldest from {journal['oldest']}" if journal["oldest"] else "")
-        + ("; a server is running on it" if journal["in_use"] else "")
+    for line in _journal_lines(journal, database_reachable=database["reachable"]):
+        print(line)
+    print(f"data dir: {printable(services.data_dir.path)}")
+
+
+def _journal_lines(journal: dict[str, Any], *, database_reachable: bool) -> list[str]:
+    """The journal's part of ``inkling status``: its backlog, and what will load it."""
+    backlog = journal["backlog_events"]
+    line = (
+        f"journal: {_count(journal['segments'], 'segment')}, {_count(backlog, 'hit')} "
+        f"not yet loaded ({_count(journal['backlog_bytes'], 'byte')})"
     )
-    if journal["backlog_events"] and not journal["in_use"]:
-        say("  start `inkling serve` to load them")
-    say(f"data dir: {printable(services.data_dir.path)}")
+    if journal["oldest"]:
+        line += f", the oldest from {journal['oldest']}"
+    if journal["in_use"]:
+        line += "; a server is running on it"
+    if not backlog:
+        return [line]
+    loader = "the running server" if journal["in_use"] else "inkling serve"
+    when = "" if database_reachable else " once the database is reachable"
+    return [line, f"  they are safe in the journal; {loader} loads them{when}"]
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
+def check_can_listen(host: str, port: int) -> None:
+    """One clear line, before anything is opened, when HOST:PORT cannot be listened on
+    (uvicorn would log an ERROR line after start-up and exit with status 3)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            hint = (
+                " (is another inkling serve running? choose another with --port)"
+                if exc.errno == errno.EADDRINUSE
+                else ""
+            )
+            fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}{hint}")
+
+
+def _other_local_port(base_url: str, port: int) -> str | None:
+    """A warning when links point at this machine but at another port than the one served:
+    every click would fail (a --port given without INKLING_BASE_URL)."""
+    parts = urlsplit(base_url)
+    try:
+        loopback = ipaddress.ip_address(parts.hostname or "").is_loopback
+    except ValueError:
+        loopback = parts.hostname == "localhost"
+    try:
+        linked = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return None
+    if not loopback or linked == port:
+        return None
+    return (
+        f"links point at {base_url} but this server listens on port {port}; "
+        "set INKLING_BASE_URL to the address it is reached at"
+    )

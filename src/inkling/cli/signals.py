@@ -8,24 +8,32 @@ from typing import Annotated
 
 import typer
 
+from inkling.cli.help import PlainCommand
 from inkling.cli.mail import read_input
 from inkling.cli.output import dumps, fail, printable, say
 from inkling.cli.serving import settings
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(classify)
+    app.command(cls=PlainCommand)(classify)
 
 
 def classify(
     jsonl: Annotated[
         Path,
         typer.Option(
-            "--jsonl", help="Hits, one JSON object a line, or - for stdin.", allow_dash=True
+            "--jsonl",
+            metavar="FILE",
+            help="Hits, one JSON object a line, or - for stdin.",
+            allow_dash=True,
         ),
     ],
 ) -> None:
-    """Judge hits: one {"message", "verdict", "agent", "reasons"} line per input line."""
+    """Judge hits recorded elsewhere: person, machine or unknown.
+
+    Prints one {"message", "verdict", "agent", "reasons"} line per input line, in input
+    order; a line that is not a hit gets an {"line", "error"} object in its place.
+    """
     from inkling import root
     from inkling.classify.lines import classify_lines, read_lines
     from inkling.root import open_services
