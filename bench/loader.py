@@ -46,20 +46,25 @@ HEADERS = [
 ]
 
 
-def records(hits: int, seed: int = 7) -> list[tuple[Any, ...]]:
+def records(hits: int, codec: TokenCodec, seed: int = 7) -> list[tuple[Any, ...]]:
+    """Hit records as the tracker writes them: a pixel hit with its open token unchecked
+    (the loader checks it), a click with the message its token named."""
     rng = random.Random(seed)
-    messages = [new_message_id() for _ in range(2000)]
     now = time.time()
+    sent = int(now) - 3600
+    messages = [new_message_id() for _ in range(2000)]
+    pixels = {m: codec.open_token(m, sent) for m in messages}
     out = []
     for n in range(hits):
         click = rng.random() < 0.2
+        message = rng.choice(messages)
         ua = CHROME if rng.random() < 0.5 else OUTLOOK
         out.append(
             (
-                "click" if click else "open",
-                rng.choice(messages),
+                "click" if click else "pixel",
+                message if click else pixels[message],
                 now + n * 0.001,
-                int(now) - 3600,
+                sent if click else 0,
                 rng.randrange(3) if click else None,
                 "GET",
                 f"81.2.{rng.randrange(256)}.0",
@@ -85,7 +90,12 @@ def fill(directory: Path, hits: list[tuple[Any, ...]], frame: int = 64) -> None:
 
 
 def one_round(
-    hits: list[tuple[Any, ...]], batch: int, url: str, profile: bool, judge: bool = True
+    hits: list[tuple[Any, ...]],
+    codec: TokenCodec,
+    batch: int,
+    url: str,
+    profile: bool,
+    judge: bool = True,
 ) -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix="inkling-loader-"))
     try:
@@ -94,7 +104,6 @@ def one_round(
         store.database.ensure_schema()
         tune_collector()  # as a node does at start
         judging = BatchJudge(Classifier()) if judge else None
-        codec = TokenCodec.for_data_dir(work)
         loader = Loader(JournalWriter(work / "journal"), store.events, judging, codec, batch=batch)
         stages = _time_stages()
         profiler = cProfile.Profile() if profile else None
@@ -150,11 +159,16 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--no-judge", action="store_true", help="load without judging")
     args = parser.parse_args()
-    hits = records(args.hits)
+    keys = Path(tempfile.mkdtemp(prefix="inkling-keys-"))
+    codec = TokenCodec.for_data_dir(keys)
+    hits = records(args.hits, codec)
     results = [
-        one_round(hits, args.batch, args.database_url, args.profile and r == 0, not args.no_judge)
+        one_round(
+            hits, codec, args.batch, args.database_url, args.profile and r == 0, not args.no_judge
+        )
         for r in range(args.rounds)
     ]
+    shutil.rmtree(keys, ignore_errors=True)
     best = min(results, key=lambda r: r["us_per_hit"])
     print(
         json.dumps(

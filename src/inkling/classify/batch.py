@@ -107,7 +107,7 @@ class BatchJudge:
             judged_window, wanted = window, range(len(window))
         else:
             judged_window = _context_of_machine_opens(window)
-            fresh = sum(1 for s in judged_window if not s.stored)
+            fresh = len(judged_window) - sum(s.stored for s in judged_window)
             wanted = range(len(judged_window) - fresh, len(judged_window))
         judged = self._classifier.judge_some([s.facts for s in judged_window], wanted)
         for i, judgement in judged.items():

@@ -14,7 +14,7 @@ from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
-from inkling.classify.evidence import Evidence, Facts, hit_facts
+from inkling.classify.evidence import WEIGHT, Evidence, Facts, hit_facts
 from inkling.classify.hit import Hit, Judgement
 from inkling.classify.ranges import Networks
 from inkling.classify.sequence import HUMAN_AT, MACHINE_AT, sequence_evidence, upgrades
@@ -55,7 +55,7 @@ class Classifier:
         # Most hits get no evidence from their sequence: their own score stands, and their
         # evidence list is built only if their judgement is wanted.
         scores = [
-            f.score + sum(e.weight for e in more) if more else f.score
+            f.score + sum(map(WEIGHT, more)) if more else f.score
             for f, more in zip(message_facts, extra, strict=True)
         ]
         lifted = upgrades(message_facts, scores)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from typing import NamedTuple
 
 from inkling.classify.browsers import staleness
@@ -105,15 +106,22 @@ def hit_facts(
         source = network or (_source_of(hit.ip) if hit.ip else None)
     prefetch = bool(hit.headers) and _prefetch(hit.headers)
     day = int(hit.ts // 86400) if hit.ua else 0
-    signature, standing = _standing(
+    signature, standing, score = _standing(
         user_agents, networks.snapshot, hit.ua, hit.kind, network, hit.method, prefetch,
         hit.honeypot, day,
     )  # fmt: skip
-    facts = Facts(hit, signature, network, source, list(standing))
+    facts = Facts(hit, signature, network, source, list(standing), score)
     if hit.kind == "click" and hit.sent_at is not None:
-        _timing(hit, network, facts.evidence.append)
-    facts.score = sum(e.weight for e in facts.evidence)
+        timing: list[Evidence] = []
+        _timing(hit, network, timing.append)
+        if timing:
+            facts.evidence += timing
+            facts.score += sum(map(WEIGHT, timing))
     return facts
+
+
+#: An Evidence's weight, in C (``sum(map(WEIGHT, found))`` runs no bytecode per item).
+WEIGHT = itemgetter(0)
 
 
 @lru_cache(maxsize=8192)
@@ -127,8 +135,9 @@ def _standing(
     prefetch: bool,
     honeypot: bool,
     day: int,
-) -> tuple[Signature | None, tuple[Evidence, ...]]:
-    """The signature and the evidence of a hit that do not depend on its exact time."""
+) -> tuple[Signature | None, tuple[Evidence, ...], float]:
+    """The signature, the evidence and its score of a hit, but for what depends on its
+    exact time."""
     signature = user_agents.lookup(ua, kind) if ua else None
     found: list[Evidence] = []
     add = found.append
@@ -145,7 +154,7 @@ def _standing(
         )
     if network is not None:
         _network(kind, network, signature, snapshot, add)
-    return signature, tuple(found)
+    return signature, tuple(found), sum(map(WEIGHT, found))
 
 
 def _user_agent(ua: str | None, day: float, signature: Signature | None, add: _Add) -> None:

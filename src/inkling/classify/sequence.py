@@ -25,7 +25,7 @@ HUMAN_AT = -1.0
 def sequence_evidence(facts: Sequence[Facts]) -> list[list[Evidence]]:
     """Extra evidence for each of ``facts`` (one message's hits), in the same order."""
     extra: list[list[Evidence]] = [[] for _ in facts]
-    order = sorted(range(len(facts)), key=lambda i: facts[i].hit.ts)
+    order = sorted(range(len(facts)), key=[f.hit.ts for f in facts].__getitem__)
     _honeypot_bursts(facts, order, extra)
     _click_bursts(facts, order, extra)
     _click_before_open(facts, order, extra)
