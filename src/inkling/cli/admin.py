@@ -142,14 +142,14 @@ def ranges_update(
             overrides=overrides,
             snapshot=snapshot,
             timeout=timeout,
-            progress=say,
+            progress=lambda line: say(printable(line)),
         )
     else:
         counts = ranges.update(directory, data_dir.path, snapshot=snapshot)
     installed = ranges.Networks.load(data_dir.ranges)
     say(
         f"installed {sum(counts.values())} ranges from {len(counts)} files "
-        f"(snapshot {installed.snapshot}); restart inkling serve to use them"
+        f"(snapshot {printable(installed.snapshot)}); restart inkling serve to use them"
     )
 
 

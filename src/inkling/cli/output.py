@@ -15,8 +15,11 @@ import sys
 from typing import Any, NoReturn
 
 # C0 and C1 controls, DEL, and the invisible format characters that reorder or hide text
-# (bidirectional overrides and isolates, zero-width joiners, the BOM, ...).
-_INVISIBLE = "\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb"
+# (bidirectional overrides and isolates, zero-width joiners and separators, the BOM, the
+# tag characters that can spell out ASCII nobody sees, ...).
+_INVISIBLE = (
+    "\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ufff9-\ufffb\U000e0000-\U000e007f"
+)
 _UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_INVISIBLE}]")
 # In JSON text C0 controls only stand as layout between values (``json`` escapes them in
 # strings); DEL, C1 and the invisible characters it leaves raw.
@@ -32,7 +35,9 @@ def printable(text: object) -> str:
 
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group(0))
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def dumps(payload: Any, *, indent: int | None = None) -> str:
@@ -40,7 +45,14 @@ def dumps(payload: Any, *, indent: int | None = None) -> str:
     itself leaves raw) and invisible format characters written as ``\\u`` escapes: still
     the same JSON value, and safe on a terminal."""
     text = json.dumps(payload, ensure_ascii=False, indent=indent)
-    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+    return _UNSAFE_IN_JSON.sub(_json_escape, text)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    """``\\u`` escapes, as JSON writes a character beyond U+FFFF: its surrogate pair."""
+    encoded = match.group(0).encode("utf-16-be")
+    units = (int.from_bytes(encoded[i : i + 2], "big") for i in range(0, len(encoded), 2))
+    return "".join(f"\\u{unit:04x}" for unit in units)
 
 
 def say(line: str) -> None:
