@@ -142,7 +142,7 @@ def _time_stages() -> dict[str, float]:
 
         return wrapper
 
-    loader_module._decode = timed("decode_us", loader_module._decode)  # type: ignore[attr-defined]
+    loader_module._decode = timed("decode_us", loader_module._decode)
     BatchJudge.judge = timed("judge_us", BatchJudge.judge)  # type: ignore[method-assign]
     from inkling.store import events as store_events
 
