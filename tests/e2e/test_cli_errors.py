@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import FIXTURES
-from tests.e2e.server import INKLING, free_port
+from tests.e2e.server import INKLING, ServerProcess, free_port
 from tests.e2e.test_cli import inkling
 
 pytestmark = pytest.mark.slow
@@ -160,3 +160,27 @@ def test_a_reader_that_goes_away_is_no_traceback(data_dir: Path) -> None:
     assert first.startswith(b'{"file": ')
     assert b"Traceback" not in stderr and b"BrokenPipe" not in stderr, stderr.decode()
     assert code == 1
+
+
+def test_serving_on_another_port_than_the_links_point_at_is_warned_about(
+    data_dir: Path,
+) -> None:
+    """``inkling serve --port 9000`` with the default base URL: every link would miss."""
+    server = ServerProcess(data_dir, env={"INKLING_BASE_URL": "http://127.0.0.1:8080"})
+    try:
+        log = server.log.read_text()
+    finally:
+        server.stop()
+    assert (
+        f"inkling: warning: links point at http://127.0.0.1:8080 but this server listens on "
+        f"port {server.port}; set INKLING_BASE_URL to the address it is reached at"
+    ) in log.splitlines()
+
+
+def test_serving_where_the_links_point_gets_no_port_warning(data_dir: Path) -> None:
+    server = ServerProcess(data_dir)  # INKLING_BASE_URL is its own address
+    try:
+        log = server.log.read_text()
+    finally:
+        server.stop()
+    assert "warning" not in log and f"Inkling on {server.url}" in log

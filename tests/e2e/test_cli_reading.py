@@ -42,6 +42,8 @@ CHROME = (
     "Chrome/153.0.0.0 Safari/537.36"
 )
 ARTICLE = "https://help.example/articles/refunds-and-chargebacks-for-annual-plans"
+#: A link whose target carries an OSC 8 hyperlink (the relay writes it percent-encoded).
+TRAPPED = "https://help.example/t?\x1b]8;;http://evil.example\x1b\\here"
 #: What a terminal would obey.
 RAW = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -65,7 +67,7 @@ def _send_through_relay(relay_port: int, sink: Sink) -> email.message.Message:
         "From: Sam <sam@help.example>\r\nTo: ana@customer.example\r\n"
         f"Subject: Your refund\r\nMessage-ID: {HOSTILE_ID}\r\n"
         "Content-Type: text/html; charset=utf-8\r\n\r\n"
-        f'<p>See <a href="{ARTICLE}">the article</a>.</p>\r\n'
+        f'<p>See <a href="{ARTICLE}">the article</a> or <a href="{TRAPPED}">this</a>.</p>\r\n'
     ).encode()
     with smtplib.SMTP("127.0.0.1", relay_port, timeout=30) as smtp:
         smtp.sendmail("sam@help.example", ["ana@customer.example"], raw, ["SMTPUTF8"])
@@ -73,16 +75,16 @@ def _send_through_relay(relay_port: int, sink: Sink) -> email.message.Message:
     return email.message_from_bytes(received.content)
 
 
-def _links(copy: email.message.Message, base: str) -> tuple[str, str, str]:
-    """The pixel, the article's tracked link and the hidden honeypot link of a copy."""
+def _links(copy: email.message.Message, base: str) -> tuple[str, str, str, str]:
+    """The pixel, the two tracked links and the hidden honeypot link of a copy."""
     payload = copy.get_payload(decode=True)
     assert isinstance(payload, bytes)  # a single-part message's decoded body
     body = payload.decode()
     pixel = re.search(re.escape(base) + r"/t/o/[0-9a-f]+\.gif", body)
-    click = re.search(re.escape(base) + r"/t/c/[\w-]+", body)
+    clicks = re.findall(re.escape(base) + r"/t/c/[\w-]+", body)
     honeypot = re.search(r'<a href="([^"]+)"[^>]*data-inkling="honeypot"', body)
-    assert pixel and click and honeypot, body
-    return pixel.group(0), click.group(0), honeypot.group(1)
+    assert pixel and len(clicks) == 2 and honeypot, body
+    return pixel.group(0), clicks[0], clicks[1], honeypot.group(1)
 
 
 def _get_raw(url: str, user_agent: bytes) -> bytes:
@@ -111,9 +113,10 @@ def hostile(data_dir: Path, sink: Sink) -> Iterator[str]:
         data_dir, args=("--relay-port", str(relay_port)), env={"INKLING_RELAY_UPSTREAM": sink.url}
     )
     try:
-        pixel, click, honeypot = _links(_send_through_relay(relay_port, sink), server.url)
+        pixel, click, trapped, honeypot = _links(_send_through_relay(relay_port, sink), server.url)
         assert _get_raw(pixel, HOSTILE_UA) == b"HTTP/1.1 200 OK"
         assert httpx.get(click, headers={"User-Agent": CHROME}).status_code == 302
+        assert httpx.get(trapped, headers={"User-Agent": CHROME}).status_code == 302
         server.wait_loaded()  # judged now: the click a person's
         assert httpx.get(honeypot, headers={"User-Agent": CHROME}).status_code in (200, 302)
         server.wait_loaded()  # and judged again: the click was the scanner's too
@@ -141,6 +144,8 @@ def test_the_table_shows_every_outside_value_as_text(data_dir: Path, hostile: st
     assert not too_wide, too_wide
     # the client's escapes, as text, on the open's line or under it
     assert "Mozilla/5.0 \\x9b31m\\x9b2J (compatible; EvilMail)" in table
+    # the link's OSC 8, as the relay wrote it (percent-encoded), never as an escape
+    assert "  link:      https://help.example/t?%1B]8;;http://evil.example%1B\\here" in lines
 
 
 def test_each_event_has_its_line_its_marked_reasons_and_its_history(
@@ -152,7 +157,7 @@ def test_each_event_has_its_line_its_marked_reasons_and_its_history(
     header = lines.index(next(line for line in lines if line.startswith("when (UTC)")))
     event = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)  (open|click) +(human|machine|unknown) ")
     starts = [i for i in range(header + 1, len(lines)) if event.match(lines[i])]
-    assert len(starts) == len(events) == 3, table
+    assert len(starts) == len(events) == 4, table
     for start, end, expected in zip(starts, [*starts[1:], len(lines)], events, strict=True):
         found = event.match(lines[start])
         assert found is not None
@@ -202,6 +207,8 @@ def test_json_escapes_c1_and_bidi_and_still_holds_the_values(data_dir: Path, hos
     agents = [e["user_agent"] for e in result["events"] if e["kind"] == "open"]
     assert agents == [HOSTILE_UA.decode("latin-1")]
     click = next(e for e in result["events"] if e["kind"] == "click" and not e["honeypot"])
+    trapped = next(e for e in result["events"] if e["link"] == 1)
+    assert trapped["url"] == "https://help.example/t?%1B]8;;http://evil.example%1B\\here"
     [change] = click["history"]  # judged once the click came, again once the trap was hit
     assert change["from"]["verdict"] != "machine" and change["to"]["verdict"] == "machine"
     assert change["from"]["agent"] == "browser" and click["agent"] == change["to"]["agent"]
