@@ -254,18 +254,18 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc)) from exc
+        raise ConfigError(_describe(exc, toml_file)) from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"cannot read {toml_file}: {exc}") from exc
     except (ValueError, OSError) as exc:
         raise ConfigError(f"cannot read settings from {toml_file}: {exc}") from exc
 
 
-def _describe(exc: ValidationError) -> str:
+def _describe(exc: ValidationError, toml_file: Path) -> str:
     first = exc.errors()[0]
     name = ".".join(str(part) for part in first["loc"]) or "settings"
     # a nested setting (a workflow's policy, a rule) is named by its path in the TOML;
     # the variable is the top-level one that holds it
     env_name = f"INKLING_{str(first['loc'][0] if first['loc'] else name).upper()}"
     message = first["msg"].removeprefix("Value error, ")
-    return f"bad setting {env_name} ({name} in inkling.toml): {message}"
+    return f"bad setting {env_name} ({name} in {toml_file.name}): {message}"

@@ -57,6 +57,10 @@ class DataDir:
 
     def ensure(self) -> None:
         """Create the directory if needed; ConfigError in one line if it is unusable."""
+        if self.path.exists() and not self.path.is_dir():
+            raise ConfigError(
+                f"the data dir {self.path} (INKLING_DATA_DIR) is a file, not a directory"
+            )
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -229,7 +229,10 @@ class TokenCodec:
     def open_token(self, message: str, sent_at: int) -> str:
         """Seal a short open token (lowercase hexadecimal) for ``message``."""
         key = self._current
-        body = _OPEN_BODY.pack(message_id_bytes(message), sent_at)
+        try:
+            body = _OPEN_BODY.pack(message_id_bytes(message), sent_at)
+        except struct.error as exc:
+            raise TokenError(f"send time {sent_at} out of range") from exc
         tag = _open_tag(key, body)
         return _hex(key.head + _xor(body, _open_keystream(key, tag)) + tag)
 

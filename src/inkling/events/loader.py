@@ -30,7 +30,10 @@ from inkling.tokens import TokenCodec
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL = 0.1
-DEFAULT_BATCH = 4096
+#: Hits a pass loads at most. Smaller batches interleave better with the tracker on one
+#: core (measured p99 at saturation: 26.6 ms at 1,024, 29-44 ms at 4,096); larger ones
+#: cost a little less a hit.
+DEFAULT_BATCH = 1024
 MAX_BACKOFF = 5.0
 #: An idle loader checks the database answers this often, so /readyz stays true.
 PING_SECONDS = 5.0

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import Message
 from email.parser import HeaderParser
@@ -229,16 +229,8 @@ def recipients(message: Message, found: Sections) -> list[str]:
             continue
         if strong and _EXPANDED_FROM.match(line):
             strong.pop()  # where the alias led: the address expanded from stands instead
-        facts = _Line(line, rules)
-        for match in addresses.ADDRESS.finditer(facts.cleaned):
-            address = addresses.normalise(match.group(1))
-            key = address.lower()
-            if key in exclude or addresses.is_system(address):
-                continue
-            if match.start() in facts.after_sender_word or facts.advice:
-                continue
-            listed = _LISTED.match(facts.cleaned, 0, match.start())
-            if listed or key in envelope or facts.says_failure:
+        for address, strength in _line_addresses(_Line(line, rules), exclude, envelope):
+            if strength == "strong":
                 strong.append(address)
             elif lines.near_failure(index):
                 weak.append(address)
@@ -250,6 +242,22 @@ def recipients(message: Message, found: Sections) -> list[str]:
         if chosen:
             return addresses.unique(chosen)
     return []
+
+
+def _line_addresses(
+    facts: _Line, exclude: set[str], envelope: set[str]
+) -> Iterator[tuple[str, str]]:
+    """The addresses a line names that may be failed recipients: "strong" when the line
+    lists it, says a failure, or the returned mail went to it; else "maybe"."""
+    for match in addresses.ADDRESS.finditer(facts.cleaned):
+        address = addresses.normalise(match.group(1))
+        key = address.lower()
+        if key in exclude or addresses.is_system(address):
+            continue
+        if match.start() in facts.after_sender_word or facts.advice:
+            continue
+        listed = _LISTED.match(facts.cleaned, 0, match.start())
+        yield address, "strong" if listed or key in envelope or facts.says_failure else "maybe"
 
 
 class _Line:

@@ -104,7 +104,8 @@ def parse_entity(
     if boundary is not None:
         entity.parts = _split_parts(raw, body_start, end, boundary, depth, defects)
         if not entity.parts:
-            defects.append(f"no part of a multipart is delimited by its boundary {boundary!a}")
+            shown = boundary.decode("ascii", "backslashreplace")
+            defects.append(f"no part of a multipart is delimited by its boundary {shown!r}")
     return entity
 
 
