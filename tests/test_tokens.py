@@ -19,7 +19,7 @@ URL = "https://help.acme.example/articles/reset-password?ticket=48213&email=ana%
 def test_click_token_round_trip(codec: TokenCodec) -> None:
     message = new_message_id()
     token = codec.click_token(message, 3, 1_790_000_000, URL)
-    target = codec.open_click(token)
+    target = codec.decode_click(token)
     assert (target.message, target.link, target.sent_at, target.url) == (
         message,
         3,
@@ -33,7 +33,7 @@ def test_open_token_round_trip_is_short_and_case_insensitive(codec: TokenCodec) 
     token = codec.open_token(message, 1_790_000_000)
     assert len(token) <= 50
     assert token == token.lower()
-    target = codec.open_open(token.upper())
+    target = codec.decode_open(token.upper())
     assert (target.message, target.sent_at) == (message, 1_790_000_000)
 
 
@@ -63,7 +63,7 @@ def test_altered_click_token_is_refused(codec: TokenCodec, position: int) -> Non
     raw[position] ^= 0x01
     altered = base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
     with pytest.raises(TokenError):
-        codec.open_click(altered)
+        codec.decode_click(altered)
 
 
 @pytest.mark.parametrize("position", [0, 3, 20, -1])
@@ -73,7 +73,7 @@ def test_altered_open_token_is_refused(codec: TokenCodec, position: int) -> None
     raw[position] ^= 0x01
     altered = bytes(raw).hex()
     with pytest.raises(TokenError):
-        codec.open_open(altered)
+        codec.decode_open(altered)
 
 
 @pytest.mark.parametrize(
@@ -82,18 +82,18 @@ def test_altered_open_token_is_refused(codec: TokenCodec, position: int) -> None
 )
 def test_forged_tokens_are_refused(codec: TokenCodec, forged: str) -> None:
     with pytest.raises(TokenError):
-        codec.open_click(forged)
+        codec.decode_click(forged)
     with pytest.raises(TokenError):
-        codec.open_open(forged)
+        codec.decode_open(forged)
 
 
 def test_token_from_another_installation_is_refused(codec: TokenCodec, tmp_path: Path) -> None:
     other = TokenCodec.for_data_dir(tmp_path / "other")
     message = new_message_id()
     with pytest.raises(TokenError):
-        codec.open_click(other.click_token(message, 0, 1, URL))
+        codec.decode_click(other.click_token(message, 0, 1, URL))
     with pytest.raises(TokenError):
-        codec.open_open(other.open_token(message, 1))
+        codec.decode_open(other.open_token(message, 1))
 
 
 def test_key_file_is_private(codec: TokenCodec, data_dir: Path) -> None:
@@ -111,11 +111,11 @@ def test_rotation_keeps_old_links_working(data_dir: Path) -> None:
     assert new_id == 2
     new_codec = TokenCodec.for_data_dir(data_dir)
     assert new_codec.current_key_id == 2
-    assert new_codec.open_click(old_click).url == URL
-    assert new_codec.open_open(old_open).message == message
+    assert new_codec.decode_click(old_click).url == URL
+    assert new_codec.decode_open(old_open).message == message
 
     new_click = new_codec.click_token(message, 1, 5, URL)
-    assert new_codec.open_click(new_click).key_id == 2
+    assert new_codec.decode_click(new_click).key_id == 2
     assert stat.S_IMODE((data_dir / KEY_FILE).stat().st_mode) == 0o600
 
 
@@ -125,7 +125,7 @@ def test_running_codec_learns_keys_rotated_after_it_started(data_dir: Path) -> N
     KeyFile(data_dir / KEY_FILE).rotate()
     fresh = TokenCodec.for_data_dir(data_dir)
     token = fresh.click_token(new_message_id(), 0, 5, URL)
-    assert running.open_click(token).key_id == 2
+    assert running.decode_click(token).key_id == 2
 
 
 def test_corrupt_key_file_is_a_clear_error(data_dir: Path) -> None:

@@ -259,10 +259,6 @@ class TokenCodec:
         mid, sent_at = _OPEN_BODY.unpack(body)
         return _new_tuple(OpenTarget, (_as_inkling_id(mid.hex()), sent_at, key.ident))
 
-    # Older names, kept until every caller says decode_*.
-    open_click = decode_click
-    open_open = decode_open
-
     def _key(self, ident: int) -> _Key:
         key = self._keys.get(ident)
         if key is None and time.monotonic() - self._last_reload >= self._reload_interval:

@@ -115,8 +115,8 @@ def _tokens(codec: TokenCodec, mime: bytes) -> tuple[set[InklingId], list[str]]:
     parts = [p for p in _parse(mime).walk() if not p.is_multipart()]
     order = sorted(parts, key=lambda p: p.get_content_type() != "text/html")
     bodies = b"\n".join(_decoded(p) for p in order)
-    clicks = [codec.open_click(m.group(1).decode()) for m in CLICK.finditer(bodies)]
-    opens = [codec.open_open(m.group(1).decode()) for m in PIXEL.finditer(bodies)]
+    clicks = [codec.decode_click(m.group(1).decode()) for m in CLICK.finditer(bodies)]
+    opens = [codec.decode_open(m.group(1).decode()) for m in PIXEL.finditer(bodies)]
     ids = {c.message for c in clicks} | {o.message for o in opens}
     return ids, [c.url for c in clicks if c.link != HONEYPOT_LINK]
 

@@ -20,7 +20,7 @@ def tracked_targets(codec: TokenCodec, output: bytes, original: bytes = b"") -> 
     """The target of every tracker link in ``output`` that was not already in ``original``
     (links already tracked are left as they were), in document order."""
     new = (m for m in CLICK.finditer(output) if m.group(0) not in original)
-    return [codec.open_click(m.group(1).decode()).url for m in new]
+    return [codec.decode_click(m.group(1).decode()).url for m in new]
 
 
 class MarkingLinks(MessageLinks):

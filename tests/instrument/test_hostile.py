@@ -39,7 +39,7 @@ def test_hostile_message(codec: TokenCodec, path: Path) -> None:
 
     links = expected["links"]
     output = HONEYPOT.sub(b"", PIXEL.sub(b"", result.mime))
-    found = [codec.open_click(m.group(1).decode()).url for m in CLICK.finditer(output)]
+    found = [codec.decode_click(m.group(1).decode()).url for m in CLICK.finditer(output)]
     assert found == [link["target"] for link in links]
     written = iter(link["written"].encode() for link in links)
     assert CLICK.sub(lambda _: next(written), output) == original

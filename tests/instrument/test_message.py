@@ -101,7 +101,7 @@ def test_fixture_message(codec: TokenCodec, path: Path) -> None:
         assert len(PIXEL.findall(_text(part))) == 1
         honeypots = HONEYPOT.findall(_text(part))
         assert len(honeypots) == 1, "one hidden honeypot link per HTML part"
-        assert codec.open_open(honeypots[0].decode()).message == result.message
+        assert codec.decode_open(honeypots[0].decode()).message == result.message
 
 
 @pytest.mark.parametrize("path", EML_FIXTURES, ids=lambda p: p.stem)

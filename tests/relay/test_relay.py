@@ -49,8 +49,8 @@ def _parse(raw: bytes) -> Message:
 
 def _copy_ids(codec: TokenCodec, copy: bytes) -> tuple[set[InklingId], list[str]]:
     """The Inkling message ids named by a copy's tokens, and its tracked link targets."""
-    clicks = [codec.open_click(m.group(1).decode()) for m in CLICK.finditer(copy)]
-    opens = [codec.open_open(m.group(1).decode()) for m in PIXEL.finditer(copy)]
+    clicks = [codec.decode_click(m.group(1).decode()) for m in CLICK.finditer(copy)]
+    opens = [codec.decode_open(m.group(1).decode()) for m in PIXEL.finditer(copy)]
     ids = {c.message for c in clicks} | {o.message for o in opens}
     return ids, [c.url for c in clicks if c.link != HONEYPOT_LINK]
 
