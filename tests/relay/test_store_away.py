@@ -18,8 +18,10 @@ def test_a_message_the_store_cannot_record_is_refused_for_now_and_not_sent(
     relay_factory: RelayFactory, sink: Sink
 ) -> None:
     relay = relay_factory(database_url=UNREACHABLE)  # it starts all the same
-    with smtplib.SMTP("127.0.0.1", relay.port, timeout=30) as client:
-        with pytest.raises(smtplib.SMTPDataError) as refused:
-            client.sendmail("agent@acme.example", ["ann@customer.example"], support_reply())
+    with (
+        smtplib.SMTP("127.0.0.1", relay.port, timeout=30) as client,
+        pytest.raises(smtplib.SMTPDataError) as refused,
+    ):
+        client.sendmail("agent@acme.example", ["ann@customer.example"], support_reply())
     assert refused.value.smtp_code == 451
     assert sink.handler.received == []
