@@ -16,9 +16,13 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData()
+
+#: The events that can be a sign of a person or say something by mail.
+SIGNALS_WHERE = "verdict = 'human' OR kind NOT IN ('open', 'click')"
 
 messages = Table(
     "messages",
@@ -40,6 +44,8 @@ messages = Table(
     # never completed, which a retry of the same message may replace.
     Column("relayed_at", BigInteger),
     UniqueConstraint("message_id", "recipient", name="uq_messages_message_id_recipient"),
+    Index("ix_messages_ticket", "ticket"),
+    Index("ix_messages_sent_at", "sent_at"),
 )
 
 links = Table(
@@ -74,6 +80,14 @@ events = Table(
     Column("reasons", Text, nullable=False, default="[]"),
     Column("leanings", Text, nullable=False, default="[]"),  # where each reason points
     Index("ix_events_message_ts", "message", "ts"),
+    # What the triage queue reads: hits judged human, and every mail that came back.
+    Index(
+        "ix_events_signals",
+        "message",
+        "ts",
+        sqlite_where=text(SIGNALS_WHERE),
+        postgresql_where=text(SIGNALS_WHERE),
+    ),
 )
 
 verdict_changes = Table(
@@ -124,4 +138,43 @@ deliveries = Table(
     Column("holder", Text, nullable=False),
     Column("lease_until", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+)
+
+# One row per requester address: what a ticket's requester is, and what privacy's export
+# and erase (by contact) start from.
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("address", Text, primary_key=True),  # lowercase
+    Column("created_at", Float, nullable=False),
+)
+
+# A helpdesk's ticket, by its own id. Times are Unix seconds. ``extra``: the keys of the
+# upsert Inkling has no column for, as JSON.
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("subject", Text),
+    Column("priority", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("team", Text),
+    Column("assignee", Text),
+    Column("requester", Text),  # a contacts.address
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("solved_at", Float),
+    Column("source", Text),
+    Column("extra", Text, nullable=False, server_default="{}"),
+    Index("ix_tickets_status", "status"),
+    Index("ix_tickets_requester", "requester"),
+)
+
+# The Message-IDs a ticket's upsert names as its own (``message_ids``).
+ticket_messages = Table(
+    "ticket_messages",
+    metadata,
+    Column("ticket", Text, primary_key=True),
+    Column("message_id", Text, primary_key=True),
+    Index("ix_ticket_messages_message_id", "message_id"),
 )
