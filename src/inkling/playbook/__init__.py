@@ -1,0 +1,1 @@
+"""The playbook: one recommendation per open ticket, on the team's business-hours clock."""

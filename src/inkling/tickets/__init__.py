@@ -1,0 +1,1 @@
+"""Tickets from helpdesks: upserts, their validation, and helpdesks' own webhook payloads."""

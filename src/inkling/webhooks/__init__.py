@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions, an outbox, signed delivery with retries; the live feed."""
