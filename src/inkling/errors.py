@@ -9,6 +9,9 @@
     ├── RangesError          published IP ranges cannot be read or fetched
     ├── RelayError           the SMTP relay cannot prepare or sign a message
     ├── RequestError         an API request is malformed (names the field at fault)
+    ├── TicketError          a ticket upsert is malformed (names the field at fault)
+    ├── IntakeError          a line or payload of imported events is malformed
+    ├── SignatureError       a webhook payload's signature is missing or does not verify
     ├── JournalError         a hit cannot be made durable in the journal (disk full, failing)
     ├── ImapError            the IMAP server broke the protocol or refused us
     │   └── ImapStateError   the poller's saved state file is unreadable
@@ -18,6 +21,7 @@
         ├── StoreConflict    the operation conflicts with what is stored
         │   └── DuplicateMessage  a copy with that Message-ID and recipient is registered
         ├── UnknownMessage   no message with that id or Message-ID
+        ├── UnknownTicket    no ticket with that id
         └── AmbiguousMessage a Message-ID went out as several copies (one per recipient)
 
 Library errors are translated into these at the edge (``raise ... from exc``), so the CLI
@@ -67,6 +71,19 @@ class RequestError(InklingError):
         self.message = message
 
 
+class TicketError(InklingError):
+    """A ticket upsert is malformed: the message names the field and what was wrong."""
+
+
+class IntakeError(InklingError):
+    """A line or payload of imported events is malformed: the message says what was
+    wrong (the caller adds the file and line)."""
+
+
+class SignatureError(InklingError):
+    """A webhook payload's signature is missing, stale or does not verify."""
+
+
 class JournalError(InklingError):
     """A batch of hits could not be written to the journal; none of it is acknowledged."""
 
@@ -104,3 +121,7 @@ class UnknownMessage(StoreError):
 class AmbiguousMessage(StoreError):
     """A Message-ID names several copies (the relay sends one per recipient); ask for one
     of them by its Inkling id or its recipient."""
+
+
+class UnknownTicket(StoreError):
+    """No ticket with that id."""
