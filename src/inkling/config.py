@@ -80,6 +80,63 @@ class WorkflowRule(BaseModel):
         return self
 
 
+class PlaybookSettings(BaseModel):
+    """The playbook's thresholds (``[playbook]``); DESIGN.md and docs/playbook.md."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hold_hours: float = Field(default=4, ge=0, le=1000)
+    nudge_after_days: float = Field(default=2, gt=0, le=365)
+    escalate_after_days: float = Field(default=1, gt=0, le=365)
+    simplify_opens: int = Field(default=3, ge=1, le=100)
+    quiet_after_days: float = Field(default=3, gt=0, le=365)
+
+
+class PlaybookOverrides(BaseModel):
+    """A team's own thresholds (``[teams.NAME.playbook]``): those given replace the
+    ``[playbook]`` defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    hold_hours: float | None = Field(default=None, ge=0, le=1000)
+    nudge_after_days: float | None = Field(default=None, gt=0, le=365)
+    escalate_after_days: float | None = Field(default=None, gt=0, le=365)
+    simplify_opens: int | None = Field(default=None, ge=1, le=100)
+    quiet_after_days: float | None = Field(default=None, gt=0, le=365)
+
+
+class TeamSettings(BaseModel):
+    """A team's business-hours clock (``[teams.NAME]``): checked when it is built."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timezone: str = "UTC"
+    workdays: list[str] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    hours: str = "09:00-17:00"
+    holidays: str = ""
+    playbook: PlaybookOverrides = Field(default_factory=PlaybookOverrides)
+
+
+HelpdeskName = Literal["zendesk", "freshdesk", "helpscout", "freescout", "zammad"]
+TicketWord = Literal["low", "normal", "high", "urgent"]
+StatusWord = Literal["new", "open", "pending", "hold", "solved", "closed"]
+
+
+class IntegrationSettings(BaseModel):
+    """A helpdesk's webhook (``[integrations.NAME]``; docs/connect-helpdesks.md): the
+    secret it signs with (``token`` for Freshdesk, which does not sign) and additions to
+    its mapping tables."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    secret: SecretStr | None = None
+    token: SecretStr | None = None
+    teams: dict[str, str] = Field(default_factory=dict)
+    statuses: dict[str, StatusWord] = Field(default_factory=dict)
+    priorities: dict[str, TicketWord] = Field(default_factory=dict)
+    priority_tags: dict[str, TicketWord] = Field(default_factory=dict)
+
+
 class Settings(BaseSettings):
     """Every setting Inkling reads. ``inkling.sample.toml`` documents each one."""
 
@@ -112,6 +169,12 @@ class Settings(BaseSettings):
     imap_interval: float = Field(default=60.0, ge=5)
     workflows: dict[str, WorkflowPolicy] = Field(default_factory=dict)
     workflow_rules: list[WorkflowRule] = Field(default_factory=list)
+    teams: dict[str, TeamSettings] = Field(default_factory=dict)
+    playbook: PlaybookSettings = Field(default_factory=PlaybookSettings)
+    # A regular expression whose first group is a ticket id in a subject; None: the
+    # built-in "[#4123]"; "": subjects name no ticket.
+    ticket_subject_pattern: str | None = None
+    integrations: dict[HelpdeskName, IntegrationSettings] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(
@@ -234,6 +297,19 @@ class Settings(BaseSettings):
                 f"DKIM signing needs dkim_key_file, dkim_selector and dkim_domain; "
                 f"missing {', '.join(missing)}"
             )
+        return value
+
+    @field_validator("ticket_subject_pattern")
+    @classmethod
+    def _pattern_has_a_group(cls, value: str | None) -> str | None:
+        if not value:
+            return value
+        try:
+            groups = re.compile(value).groups
+        except re.error as exc:
+            raise ValueError(f"is not a regular expression: {exc}") from exc
+        if groups < 1:
+            raise ValueError("needs a group around the ticket id, e.g. \\[#(\\d+)\\]")
         return value
 
     @property

@@ -14,7 +14,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import NewType
+from typing import Any, NewType
 
 #: Inkling's own id of a sent copy: 20 lowercase hexadecimal characters, in its tokens.
 InklingId = NewType("InklingId", str)
@@ -194,3 +194,48 @@ def agent_or_none(value: str | None) -> Agent | None:
         return Agent(value)
     except ValueError:
         return None
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class Status(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    HOLD = "hold"
+    SOLVED = "solved"
+    CLOSED = "closed"
+
+
+#: Statuses of a ticket the helpdesk no longer works on: it gets no recommendation.
+DONE = frozenset({Status.SOLVED, Status.CLOSED})
+#: Most urgent first, for the queue's order.
+PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    """A helpdesk's ticket. Times are Unix seconds; ``requester`` is lowercase."""
+
+    id: str
+    priority: Priority
+    status: Status
+    created_at: float
+    updated_at: float
+    subject: str | None = None
+    team: str | None = None
+    assignee: str | None = None
+    requester: str | None = None
+    solved_at: float | None = None
+    source: str | None = None
+    message_ids: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status not in DONE

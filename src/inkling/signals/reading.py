@@ -7,11 +7,13 @@ has been able to tell apart from a machine are said to be so, not counted as rea
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from inkling.classify.signatures import UserAgents
 from inkling.model import Event, EventKind, MessageRecord, Verdict, VerdictChange
 from inkling.signals.sentence import sentence
+from inkling.signals.state import signs_of, thread_of
 from inkling.store import Store
 from inkling.times import iso
 from inkling.tokens import HONEYPOT_LINK
@@ -32,17 +34,12 @@ class Reading:
 
     @property
     def state(self) -> str:
-        """engaged (a person did something), bounced (a hard bounce and no person),
-        activity (only machines or unknowns so far) or no_activity."""
-        if any(e.verdict == Verdict.HUMAN for e in self.events):
-            return "engaged"
-        if any(
-            e.kind == EventKind.BOUNCE and e.details.get("class") == "hard" for e in self.events
-        ):
-            return "bounced"
-        if self.events:
-            return "activity"
-        return "no_activity"
+        """The contract's state at the reading's time (signals/state.py)."""
+        return signs_of(thread_of([self.message], self.events)).state(self.today).value
+
+    @property
+    def today(self) -> date:
+        return datetime.now(UTC).date()
 
     @property
     def sentence(self) -> str:

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from inkling.errors import AmbiguousMessage, DuplicateMessage, StoreConflict, UnknownMessage
 from inkling.model import InklingId, MessageIdHeader, MessageRecord
 from inkling.store.engine import Database
-from inkling.store.schema import links, messages
+from inkling.store.schema import links, messages, ticket_messages
+
+#: A ticket named in a subject, "Re: Charged twice [#4123]": its first group is the id.
+SUBJECT_TICKET = r"\[#([A-Za-z0-9][A-Za-z0-9_.-]{0,99})\]"
 
 
 class Messages:
     """Registers copies and finds them by Inkling id or Message-ID."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, subject_ticket: str | None = SUBJECT_TICKET) -> None:
         self._db = database
+        self._subject_ticket = re.compile(subject_ticket) if subject_ticket else None
 
     def register(self, record: MessageRecord, link_urls: Sequence[str]) -> None:
         """Store a copy and its tracked links; DuplicateMessage if a copy with the same
@@ -29,10 +36,19 @@ class Messages:
         try:
             with self._db.begin() as connection:
                 for record, link_urls in copies:
-                    _insert(connection, record, link_urls)
+                    _insert(connection, self._with_ticket(record), link_urls)
         except StoreConflict as exc:
             names = ", ".join(_copy_name(record) for record, _ in copies)
             raise DuplicateMessage(f"message {names} is already registered") from exc
+
+    def _with_ticket(self, record: MessageRecord) -> MessageRecord:
+        """The record with its ticket taken from the subject when none was given."""
+        if record.ticket or not record.subject or self._subject_ticket is None:
+            return record
+        found = self._subject_ticket.search(record.subject)
+        if not found:
+            return record
+        return dataclasses.replace(record, ticket=found.group(1) if found.groups() else found[0])
 
     def mark_relayed(self, ids: Sequence[InklingId], relayed_at: int) -> None:
         """Record that the upstream accepted these copies."""
@@ -79,6 +95,22 @@ class Messages:
         candidates = {message_id, message_id.strip(), f"<{bare}>"}
         return self._select(messages.c.message_id.in_(candidates))
 
+    def search(self, query: Search) -> list[tuple[str, int]]:
+        """Message-IDs (with their first send time) matching ``query``, newest first: one
+        entry per message however many copies it went out as."""
+        sent = func.min(messages.c.sent_at).label("sent")
+        statement = select(messages.c.message_id, sent).where(*_conditions(query))
+        statement = statement.group_by(messages.c.message_id)
+        if query.before is not None:
+            at, message_id = query.before
+            statement = statement.having(
+                or_(sent < at, and_(sent == at, messages.c.message_id < message_id))
+            )
+        statement = statement.order_by(sent.desc(), messages.c.message_id.desc())
+        with self._db.connect() as connection:
+            rows = connection.execute(statement.limit(query.limit))
+            return [(row.message_id, row.sent) for row in rows]
+
     def links(self, message: InklingId) -> list[str]:
         """The tracked links of a copy, by index."""
         query = select(links.c.url).where(links.c.message == message).order_by(links.c.idx)
@@ -89,6 +121,35 @@ class Messages:
         query = select(messages).where(condition).order_by(messages.c.sent_at, messages.c.id)
         with self._db.connect() as connection:
             return [_record(row._mapping) for row in connection.execute(query)]
+
+
+@dataclass(frozen=True, slots=True)
+class Search:
+    """Which messages to list: every condition given must hold. ``before`` is the paging
+    cursor: the (send time, Message-ID) of the last message of the page before."""
+
+    ticket: str | None = None
+    recipient: str | None = None
+    since: float | None = None
+    until: float | None = None
+    before: tuple[int, str] | None = None
+    limit: int = 50
+
+
+def _conditions(query: Search) -> list[Any]:
+    found: list[Any] = []
+    if query.ticket is not None:
+        named = select(ticket_messages.c.message_id).where(ticket_messages.c.ticket == query.ticket)
+        found.append(or_(messages.c.ticket == query.ticket, messages.c.message_id.in_(named)))
+    if query.recipient is not None:
+        address = query.recipient.strip().lower()
+        shared = func.lower(messages.c.recipient).contains(address, autoescape=True)
+        found.append(or_(func.lower(messages.c.recipient) == address, shared))
+    if query.since is not None:
+        found.append(messages.c.sent_at >= query.since)
+    if query.until is not None:
+        found.append(messages.c.sent_at < query.until)
+    return found
 
 
 def _insert(connection: Connection, record: MessageRecord, urls: Sequence[str]) -> None:

@@ -1,0 +1,87 @@
+"""The triage queue and message lists as a support lead reads them in a terminal.
+
+Every value that came from outside (ticket ids, subjects, addresses, reasons quoting a
+bounce) is passed through ``printable`` and shown as plain ``Text``, never as markup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from inkling.cli.output import printable
+from inkling.playbook.queue import QueueItem
+from inkling.signals.search import ThreadView
+from inkling.times import iso
+
+_PRIORITY_STYLES = {"urgent": "bold red", "high": "red", "normal": "", "low": "dim"}
+_STATE_STYLES = {
+    "bounced": "red",
+    "away": "yellow",
+    "replied": "green",
+    "clicked": "green",
+    "opened": "green",
+    "machine_only": "yellow",
+    "not_opened": "dim",
+}
+
+
+def show_queue(items: Sequence[QueueItem], console: Console | None = None) -> None:
+    out = console or Console(highlight=False)
+    if not items:
+        out.print("Nothing to do: no open ticket needs an action.")
+        return
+    due = sum(item.due_now for item in items)
+    out.print(Text(f"{due} due now, {len(items) - due} later", style="bold"))
+    table = Table(box=None, show_edge=False, pad_edge=False, expand=True)
+    for name in ("due", "ticket", "priority", "action", "when", "state", "assignee"):
+        table.add_column(name, no_wrap=name != "ticket", overflow="fold")
+    for item in items:
+        table.add_row(*_queue_row(item))
+        table.add_row(
+            "", Text(printable(item.recommendation.reason), style="dim"), end_section=True
+        )
+    out.print(table)
+
+
+def _queue_row(item: QueueItem) -> list[Text]:
+    r = item.recommendation
+    priority = item.ticket.priority.value
+    state = r.state.value if r.state is not None else "-"
+    when = iso(r.due).replace("T", " ").removesuffix("Z") + " UTC" if r.due is not None else "-"
+    return [
+        Text("now" if item.due_now else "", style="bold"),
+        Text(printable(item.ticket.id)),
+        Text(priority, style=_PRIORITY_STYLES.get(priority, "")),
+        Text(r.action.value, style="bold"),
+        Text(when),
+        Text(state, style=_STATE_STYLES.get(state, "")),
+        Text(printable(item.ticket.assignee or "-")),
+    ]
+
+
+def show_messages(threads: Sequence[ThreadView], console: Console | None = None) -> None:
+    out = console or Console(highlight=False)
+    if not threads:
+        out.print("No message matches.")
+        return
+    table = Table(box=None, show_edge=False, pad_edge=False)
+    for name in ("sent (UTC)", "message", "ticket", "recipient", "state", "opens", "clicks"):
+        table.add_column(name, overflow="fold")
+    for thread in threads:
+        sent = iso(thread.sent_at).replace("T", " ").removesuffix("Z")
+        for n, r in enumerate(thread.recipients):
+            table.add_row(
+                Text(sent if n == 0 else ""),
+                Text(printable(thread.message_id) if n == 0 else ""),
+                Text(printable(thread.ticket or "-") if n == 0 else ""),
+                Text(printable(r.copy.recipient or "-")),
+                Text(r.state.value, style=_STATE_STYLES.get(r.state.value, "")),
+                Text(f"{r.opens['human']} person / {r.opens['total']}"),
+                Text(f"{r.clicks['human']} person / {r.clicks['total']}"),
+                end_section=n == len(thread.recipients) - 1,
+            )
+    out.print(table)
