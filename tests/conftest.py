@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from inkling.store import Store
+from inkling.store.schema import metadata
 from inkling.tokens import TokenCodec
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -63,7 +64,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     store: Store = request.getfixturevalue("_pg_store")
     with store.database.engine.begin() as connection:
         connection.execute(
-            text("TRUNCATE events, verdict_changes, journal_progress, deliveries, links, messages")
+            text(f"TRUNCATE {', '.join(t.name for t in metadata.sorted_tables)}")
         )
     return store.url
 
