@@ -19,7 +19,7 @@ whose hours cover a clock change sees a business day end an hour off on the wall
 How it is fast: a calendar year of working intervals (UTC, whole seconds) is built the
 first time an instant in or near that year is asked about, with running sums of working
 seconds. ``between`` and ``add`` are then two binary searches, whatever the span, and a
-call costs a few microseconds (``bench/calendar.py``).
+call costs a few microseconds (``bench/business_hours.py``).
 """
 
 from __future__ import annotations
