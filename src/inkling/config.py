@@ -137,6 +137,24 @@ class IntegrationSettings(BaseModel):
     priority_tags: dict[str, TicketWord] = Field(default_factory=dict)
 
 
+ProviderName = Literal["sendgrid", "mailgun", "postmark", "ses"]
+
+
+class ProviderSettings(BaseModel):
+    """An email service provider's webhook (``[providers.NAME]``; docs/connect-esps.md):
+    what its payloads are checked with. SendGrid: ``public_key`` (the verification key of
+    its signed Event Webhook); Mailgun: ``signing_key``; Postmark: ``username`` and
+    ``password`` (basic authentication); SES: ``topic_arns``, the SNS topics accepted."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    public_key: str | None = None
+    signing_key: SecretStr | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    topic_arns: list[str] = Field(default_factory=list)
+
+
 class Settings(BaseSettings):
     """Every setting Inkling reads. ``inkling.sample.toml`` documents each one."""
 
@@ -175,6 +193,7 @@ class Settings(BaseSettings):
     # built-in "[#4123]"; "": subjects name no ticket.
     ticket_subject_pattern: str | None = None
     integrations: dict[HelpdeskName, IntegrationSettings] = Field(default_factory=dict)
+    providers: dict[ProviderName, ProviderSettings] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(

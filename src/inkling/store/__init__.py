@@ -10,6 +10,7 @@ from __future__ import annotations
 from inkling.store.deliveries import Claim, ClaimState, Deliveries
 from inkling.store.engine import Database
 from inkling.store.events import EventLoader, Events, SegmentProgress
+from inkling.store.imports import Imports
 from inkling.store.messages import Messages
 
 
@@ -26,6 +27,8 @@ class Store:
         self.events = Events(self.database)
         #: Claims on copies being delivered (the relay and the sending API).
         self.deliveries = Deliveries(self.database)
+        #: Batch look-ups for events imports (providers.Importer).
+        self.imports = Imports(self.database)
 
     @property
     def url(self) -> str:

@@ -1,0 +1,88 @@
+"""What an events import asks of the database, a batch at a time.
+
+An import attaches thousands of lines to their copies: asking for each copy, its links and
+whether its event is stored already, one query a line, would cost more than judging and
+storing them. These look up a whole batch in a few queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TypeVar
+
+from sqlalchemy import or_, select
+
+from inkling.model import EventId, InklingId, MessageRecord
+from inkling.store.engine import Database
+from inkling.store.messages import _record
+from inkling.store.schema import events, links, messages
+
+#: Keys a query names at most (SQLite allows 32,766 parameters; PostgreSQL more).
+_CHUNK = 2000
+_T = TypeVar("_T")
+
+
+class Imports:
+    """Batch look-ups for ``providers.Importer``."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    def copies(self, keys: Iterable[str]) -> dict[str, list[MessageRecord]]:
+        """The copies each key names, oldest first: a key is an Inkling id or a Message-ID
+        with or without its angle brackets. A key that names nothing is left out."""
+        wanted = {k.strip() for k in keys if k.strip()}
+        by_id: dict[str, MessageRecord] = {}
+        by_header: dict[str, list[MessageRecord]] = {}
+        for chunk in _chunks(sorted(wanted), _CHUNK // 2):
+            headers = {f"<{k.strip('<>')}>" for k in chunk} | set(chunk)
+            query = (
+                select(messages)
+                .where(or_(messages.c.id.in_(chunk), messages.c.message_id.in_(headers)))
+                .order_by(messages.c.sent_at, messages.c.id)
+            )
+            with self._db.connect() as connection:
+                for row in connection.execute(query):
+                    record = _record(row._mapping)
+                    by_id[record.id] = record
+                    by_header.setdefault(record.message_id.strip("<>"), []).append(record)
+        found: dict[str, list[MessageRecord]] = {}
+        for key in wanted:
+            if key in by_id:
+                found[key] = [by_id[key]]
+            elif key.strip("<>") in by_header:
+                found[key] = _unique(by_header[key.strip("<>")])
+        return found
+
+    def links(self, copies: Iterable[InklingId]) -> dict[InklingId, list[str]]:
+        """The tracked links of each copy, by index."""
+        found: dict[InklingId, list[str]] = {}
+        for chunk in _chunks(sorted(set(copies)), _CHUNK):
+            query = (
+                select(links.c.message, links.c.url)
+                .where(links.c.message.in_(chunk))
+                .order_by(links.c.message, links.c.idx)
+            )
+            with self._db.connect() as connection:
+                for row in connection.execute(query):
+                    found.setdefault(InklingId(row.message), []).append(row.url)
+        return found
+
+    def stored(self, ids: Iterable[EventId]) -> set[EventId]:
+        """Which of these event ids are stored already."""
+        found: set[EventId] = set()
+        for chunk in _chunks(sorted(set(ids)), _CHUNK):
+            query = select(events.c.id).where(events.c.id.in_(chunk))
+            with self._db.connect() as connection:
+                found.update(EventId(row.id) for row in connection.execute(query))
+        return found
+
+
+def _chunks(items: Sequence[_T], size: int) -> Iterable[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _unique(records: list[MessageRecord]) -> list[MessageRecord]:
+    """Each copy once (a Message-ID stored both with and without brackets is one header)."""
+    return list({r.id: r for r in records}.values())
