@@ -11,13 +11,23 @@ recognised by their Message-IDs.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from inkling.classify import Classifier
 from inkling.classify.batch import BatchJudge
 from inkling.errors import UnknownMessage
 from inkling.inbound.recording import InboundRecorder
-from inkling.model import Event, EventKind, MessageRecord, new_event_id
+from inkling.model import (
+    Event,
+    EventKind,
+    MessageRecord,
+    Priority,
+    Status,
+    Ticket,
+    new_event_id,
+)
 from inkling.privacy.ip import truncate_ip
 from inkling.relay import CopyPlan, Outbound
 from inkling.root import Services
@@ -59,6 +69,7 @@ class Story:
     ticket: str
     links: tuple[str, ...]
     sent_ago: float  # seconds before now
+    priority: Priority = Priority.NORMAL
     hits: tuple[StoryHit, ...] = ()
     inbound: tuple[str, ...] = ()  # "reply", "bounce" or "autoreply"
 
@@ -91,6 +102,7 @@ STORIES = (
             "https://status.acme.example",
         ),
         sent_ago=4 * 3600,
+        priority=Priority.HIGH,
         hits=(
             StoryHit(1.4, EventKind.CLICK, "40.94.3.7", SAFE_LINKS, link=0),
             StoryHit(1.7, EventKind.CLICK, "40.94.3.9", SAFE_LINKS, link=1),
@@ -129,6 +141,7 @@ STORIES = (
         "48262",
         ("https://help.acme.example/vpn",),
         sent_ago=3600,
+        priority=Priority.URGENT,
         hits=(StoryHit(90, EventKind.OPEN, "98.136.1.1", YAHOO),),
         inbound=("autoreply",),
     ),
@@ -165,9 +178,26 @@ def seed(services: Services, outbound: Outbound, classifier: Classifier) -> Seed
             store.events.insert([event], judged.changes)
             judged.commit()
         for kind in story.inbound:
-            inbound.deliver(_INBOUND[kind](story))
+            inbound.deliver(_INBOUND[kind](story, now))
+        store.tickets.upsert(_ticket(story, now))
         seeded.stories.append((story, message.id))
     return seeded
+
+
+def _ticket(story: Story, now: float) -> Ticket:
+    opened = now - story.sent_ago - 15 * 60
+    return Ticket(
+        id=story.ticket,
+        priority=story.priority,
+        status=Status.OPEN,
+        created_at=opened,
+        updated_at=now - story.sent_ago,
+        subject=story.subject,
+        team="default",
+        assignee="sam@acme.example",
+        requester=story.to,
+        source="demo",
+    )
 
 
 def _send(outbound: Outbound, story: Story, sent_at: int) -> MessageRecord:
@@ -207,7 +237,7 @@ def _mime(story: Story) -> bytes:
     ).encode()
 
 
-def _reply(story: Story) -> bytes:
+def _reply(story: Story, now: float) -> bytes:
     return (
         f"From: {story.to}\r\nTo: support@{DOMAIN}\r\nSubject: Re: {story.subject}\r\n"
         f"Message-ID: <reply-{story.slug}@bigcorp.example>\r\n"
@@ -217,7 +247,7 @@ def _reply(story: Story) -> bytes:
     ).encode()
 
 
-def _bounce(story: Story) -> bytes:
+def _bounce(story: Story, now: float) -> bytes:
     boundary = "demo-dsn"
     return (
         f"From: Mail Delivery System <MAILER-DAEMON@mx.{DOMAIN}>\r\n"
@@ -237,14 +267,19 @@ def _bounce(story: Story) -> bytes:
     ).encode()
 
 
-def _autoreply(story: Story) -> bytes:
+def _autoreply(story: Story, now: float) -> bytes:
+    back = datetime.fromtimestamp(now + 6 * 86400, UTC).strftime("%d %B %Y").lstrip("0")
     return (
         f"From: {story.to}\r\nTo: support@{DOMAIN}\r\n"
         f"Subject: Out of Office: {story.subject}\r\nAuto-Submitted: auto-replied\r\n"
         f"Message-ID: <ooo-{story.slug}@yahoo.example>\r\nIn-Reply-To: {story.message_id}\r\n"
         "Content-Type: text/plain; charset=utf-8\r\n\r\n"
-        "I am out of the office until 1 December 2026 with limited access to email.\r\n"
+        f"I am out of the office until {back} with limited access to email.\r\n"
     ).encode()
 
 
-_INBOUND = {"reply": _reply, "bounce": _bounce, "autoreply": _autoreply}
+_INBOUND: dict[str, Callable[[Story, float], bytes]] = {
+    "reply": _reply,
+    "bounce": _bounce,
+    "autoreply": _autoreply,
+}

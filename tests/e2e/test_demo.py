@@ -31,11 +31,11 @@ def test_demo_data_tells_five_stories_once(data_dir: Path) -> None:
         for slug in ("demo-refund", "demo-sso", "demo-password", "demo-invoice", "demo-vpn")
     }
     assert states == {
-        "demo-refund": "engaged",
-        "demo-sso": "engaged",
-        "demo-password": "engaged",
+        "demo-refund": "clicked",
+        "demo-sso": "replied",
+        "demo-password": "opened",
         "demo-invoice": "bounced",
-        "demo-vpn": "activity",
+        "demo-vpn": "away",
     }
     sso = _reading(data_dir, "demo-sso")
     assert str(sso["sentence"]).startswith("The customer replied")

@@ -69,7 +69,7 @@ def test_a_reply_goes_to_the_copy_of_the_person_who_wrote_it(
     assert event is not None and event.message == priya.id
     assert (event.kind, event.verdict) == (EventKind.REPLY, Verdict.HUMAN)
     reading = read_message(store, priya.id)
-    assert reading.state == "engaged"
+    assert reading.state == "replied"
     assert reading.sentence.startswith("The customer replied")
 
 

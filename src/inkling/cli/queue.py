@@ -6,6 +6,7 @@ bounce) is passed through ``printable`` and shown as plain ``Text``, never as ma
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 from rich.console import Console
@@ -30,31 +31,47 @@ _STATE_STYLES = {
 
 
 def show_queue(items: Sequence[QueueItem], console: Console | None = None) -> None:
+    """One line per ticket in aligned columns, its reason wrapped under it."""
     out = console or Console(highlight=False)
     if not items:
         out.print("Nothing to do: no open ticket needs an action.")
         return
     due = sum(item.due_now for item in items)
-    out.print(Text(f"{due} due now, {len(items) - due} later", style="bold"))
-    table = Table(box=None, show_edge=False, pad_edge=False, expand=True)
-    for name in ("due", "ticket", "priority", "action", "when", "state", "assignee"):
-        table.add_column(name, no_wrap=name != "ticket", overflow="fold")
-    for item in items:
-        table.add_row(*_queue_row(item))
-        table.add_row(
-            "", Text(printable(item.recommendation.reason), style="dim"), end_section=True
-        )
-    out.print(table)
+    out.print(Text(f"{due} due now, {len(items) - due} later (times in UTC)", style="bold"))
+    rows = [_queue_row(item) for item in items]
+    widths = [max(len(row[i].plain) for row in [_HEADINGS, *rows]) for i in range(len(_HEADINGS))]
+    out.print(_line(_HEADINGS, widths), no_wrap=True, overflow="ellipsis")
+    indent = " " * (widths[0] + 1)
+    for item, row in zip(items, rows, strict=True):
+        out.print(_line(row, widths), no_wrap=True, overflow="ellipsis")
+        width = max(out.width - len(indent), 30)
+        for piece in textwrap.wrap(printable(item.recommendation.reason), width):
+            out.print(Text(indent + piece, style="dim"), no_wrap=True, overflow="ellipsis")
+
+
+_HEADINGS = [
+    Text(name, style="bold")
+    for name in ("due", "ticket", "priority", "action", "when", "state", "assignee")
+]
+
+
+def _line(cells: list[Text], widths: list[int]) -> Text:
+    line = Text()
+    for cell, width in zip(cells, widths, strict=True):
+        line.append_text(cell)
+        line.append(" " * (width - len(cell.plain) + 2))
+    line.rstrip()
+    return line
 
 
 def _queue_row(item: QueueItem) -> list[Text]:
     r = item.recommendation
     priority = item.ticket.priority.value
     state = r.state.value if r.state is not None else "-"
-    when = iso(r.due).replace("T", " ").removesuffix("Z") + " UTC" if r.due is not None else "-"
+    when = iso(r.due)[:16].replace("T", " ") if r.due is not None else "-"
     return [
         Text("now" if item.due_now else "", style="bold"),
-        Text(printable(item.ticket.id)),
+        Text(printable(item.ticket.id)[:24]),
         Text(priority, style=_PRIORITY_STYLES.get(priority, "")),
         Text(r.action.value, style="bold"),
         Text(when),

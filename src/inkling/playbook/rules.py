@@ -142,8 +142,8 @@ def _clicked(s: Situation) -> Recommendation | None:
     ago = s.business(click, s.at)
     if s.at < hold_until:
         reason = (
-            f"A person clicked a link {ago} ago: give them time to try it before a nudge "
-            f"(until {_hours(limits.hold_hours)} after the click)."
+            "A person clicked a link: give them time to try it before a nudge, until "
+            f"{_hours(limits.hold_hours)} after the click."
         )
         return _made(Action.HOLD, hold_until, reason)
     if s.at < quiet_from:
