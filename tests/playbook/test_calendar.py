@@ -181,3 +181,19 @@ def test_first_working_moment_is_the_opening_of_the_next_working_day(
     # no working minute between the start of `day` and the opening
     midnight = datetime.datetime.combine(day, datetime.time(0), zoneinfo.ZoneInfo(team.timezone))
     assert calendar.between(midnight.timestamp(), opening) == 0
+
+
+@given(
+    team_and_minute(),
+    st.floats(0, 1, exclude_max=True),
+    st.floats(0, 21 * DAY),
+    st.floats(0, 21 * DAY),
+)
+@SETTINGS
+def test_fractions_of_a_second_round_trip_within_a_microsecond(
+    case: tuple[Team, int], fraction: float, span: float, work: float
+) -> None:
+    team, minute = case
+    calendar, start = team.calendar, minute + fraction
+    assert calendar.add(start, calendar.between(start, start + span)) <= start + span + 1e-6
+    assert abs(calendar.between(start, calendar.add(start, work)) - work) < 1e-6

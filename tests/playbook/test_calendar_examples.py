@@ -4,6 +4,7 @@ and settings written wrong."""
 from __future__ import annotations
 
 import datetime
+from concurrent.futures import ThreadPoolExecutor
 
 import holidays
 import pytest
@@ -108,6 +109,14 @@ def test_hours_that_open_inside_the_missing_hour_open_when_the_clock_jumps() -> 
     assert calendar.between(jump, at("2026-03-29T12:00:00+02:00")) == 7 * HOUR
 
 
+def test_hours_that_open_inside_the_repeated_hour_open_at_both_showings() -> None:
+    calendar = BusinessCalendar("Europe/Berlin", EVERY_DAY, "02:30-10:00")
+    first, second = at("2026-10-25T02:30:00+02:00"), at("2026-10-25T02:30:00+01:00")
+    assert calendar.first_working_moment_on(datetime.date(2026, 10, 25)) == first
+    assert calendar.between(first, second) == 30 * 60  # 02:30-03:00 CEST; 02:00-02:30 CET off
+    assert calendar.between(first, at("2026-10-25T10:00:00+01:00")) == 8 * HOUR
+
+
 def test_a_sydney_team_skips_labour_day_and_the_clock_change_on_one_weekend() -> None:
     # NSW moves its clocks forward on Sunday 4 October 2026; Monday the 5th is Labour Day
     assert datetime.date(2026, 10, 5) in holidays.country_holidays("AU", subdiv="NSW", years=2026)
@@ -193,3 +202,13 @@ def test_hours_read_and_print_the_same_way() -> None:
 def test_negative_business_time_is_refused() -> None:
     with pytest.raises(ValueError, match="zero or more seconds"):
         BusinessCalendar().add(0.0, -1.0)
+
+
+def test_threads_sharing_a_new_calendar_get_the_answers_one_thread_gets() -> None:
+    # each call may add years to the calendar while the others read it
+    starts = [at(f"{year}-06-05T15:00:00Z") for year in range(2020, 2040)] * 5
+    alone = BusinessCalendar("Europe/Berlin", holidays="DE")
+    expected = [alone.add_days(start, 3) for start in starts]
+    shared = BusinessCalendar("Europe/Berlin", holidays="DE")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(lambda start: shared.add_days(start, 3), starts)) == expected

@@ -10,7 +10,11 @@ hours (start included, end excluded). Daylight-saving time follows from that rul
   works 3 (01:00-02:00 CET, then 03:00-05:00 CEST): the hour 02:00-03:00 does not exist, so
   it is not counted. Hours that open inside the jump (``02:30``) open when the clock jumps.
 * Fall back: the repeated hour shows twice and is worked twice: ``00:00-24:00`` is 25 real
-  hours that day in Berlin.
+  hours that day in Berlin. Hours that open at 02:30 that day open at the first 02:30,
+  close when the clock goes back to 02:00, and open again at the second 02:30.
+
+An instant belongs to the date its wall clock shows, so a holiday is the day as the team's
+clock counts it, and the same holds around a clock change at midnight.
 
 A *business day* is the length of the hours on the wall clock (``day_hours``: 8.0 for
 ``09:00-17:00``), so ``add_days(t, 1)`` always adds that much working time; only a team
@@ -36,7 +40,7 @@ from dataclasses import dataclass
 
 import holidays as holidays_package
 
-__all__ = ["BusinessCalendar", "Hours"]
+__all__ = ["DAY_NAMES", "BusinessCalendar", "Hours"]
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = date.weekday()
 _DAY = 86_400
