@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from inkling.inbound.isolation import IsolatedParser
     from inkling.relay import Outbound, RelayOptions
     from inkling.server import Companion, Node
+    from inkling.tickets.helpdesks import HelpdeskOptions
 
 log = logging.getLogger(__name__)
 
@@ -125,14 +126,37 @@ def outbound(settings: Settings, services: Services) -> Outbound:
 def api(settings: Settings, services: Services, shared: Outbound | None = None) -> FastAPI:
     """The JSON API, sending through ``shared`` (built here when not given)."""
     from inkling.api.app import ApiOptions, build_api
+    from inkling.api.integrations import integrations_router
     from inkling.api.keys import ApiKeys
+    from inkling.tickets.upsert import parse_ticket
 
     return build_api(
         store=services.store,
         keys=ApiKeys(services.data_dir.users),
         outbound=shared or outbound(settings, services),
         options=ApiOptions(max_message_bytes=settings.max_message_bytes),
+        integrations=integrations_router(
+            integration_options(settings),
+            lambda data: services.store.tickets.upsert(parse_ticket(data)),
+        ),
     )
+
+
+def integration_options(settings: Settings) -> dict[str, HelpdeskOptions]:
+    """Each configured helpdesk's webhook settings (``[integrations.NAME]``)."""
+    from inkling.tickets.helpdesks import HelpdeskOptions
+
+    return {
+        name: HelpdeskOptions(
+            secret=given.secret.get_secret_value() if given.secret else None,
+            token=given.token.get_secret_value() if given.token else None,
+            teams=given.teams,
+            statuses=given.statuses,
+            priorities=given.priorities,
+            priority_tags=given.priority_tags,
+        )
+        for name, given in settings.integrations.items()
+    }
 
 
 def node(

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -100,7 +100,14 @@ class ApiOptions:
     max_message_bytes: int = 25 * 1024 * 1024
 
 
-def build_api(*, store: Store, keys: ApiKeys, outbound: Outbound, options: ApiOptions) -> FastAPI:
+def build_api(
+    *,
+    store: Store,
+    keys: ApiKeys,
+    outbound: Outbound,
+    options: ApiOptions,
+    integrations: APIRouter | None = None,
+) -> FastAPI:
     """The API over ``store``, sending through ``outbound`` (shared with the relay)."""
     api = FastAPIOffline(
         title="Inkling",
@@ -176,6 +183,7 @@ def build_api(*, store: Store, keys: ApiKeys, outbound: Outbound, options: ApiOp
             raise HTTPException(409, str(exc)) from exc
         return _prepared(copies, request.headers.get("accept", ""))
 
+    api.include_router(integrations or APIRouter())  # helpdesks' webhooks: api/integrations.py
     return api
 
 
