@@ -128,6 +128,8 @@ def api(settings: Settings, services: Services, shared: Outbound | None = None) 
     from inkling.api.app import ApiOptions, build_api
     from inkling.api.integrations import integrations_router
     from inkling.api.keys import ApiKeys
+    from inkling.api.stream import stream_router
+    from inkling.store.webhooks import Webhooks
     from inkling.tickets.upsert import parse_ticket
 
     return build_api(
@@ -135,6 +137,7 @@ def api(settings: Settings, services: Services, shared: Outbound | None = None) 
         keys=ApiKeys(services.data_dir.users),
         outbound=shared or outbound(settings, services),
         options=ApiOptions(max_message_bytes=settings.max_message_bytes),
+        stream=lambda auth: stream_router(Webhooks(services.store.database), auth),
         integrations=integrations_router(
             integration_options(settings),
             lambda data: services.store.tickets.upsert(parse_ticket(data)),
@@ -181,7 +184,7 @@ def node(
     recorder = Recorder(journal)
     loader = Loader(journal, services.store.events, BatchJudge(judge_with), services.codec)
     shared = outbound(settings, services)
-    companions: list[Companion] = []
+    companions: list[Companion] = [_webhooks(services)]
     if relay_port is not None:
         companions.append(_relay(settings, services, shared, relay_port, announce))
     if inbound_port is not None or settings.imap_url:
@@ -202,6 +205,19 @@ def node(
         ),
         data_dir=services.data_dir.path,
     )
+
+
+def _webhooks(services: Services) -> Companion:
+    """The webhook dispatcher, on threads of its own: a dead endpoint never slows a hit."""
+    from inkling.store.webhooks import Webhooks
+    from inkling.webhooks import Dispatcher
+
+    def start() -> Callable[[], None]:
+        dispatcher = Dispatcher(Webhooks(services.store.database))
+        dispatcher.start()
+        return dispatcher.stop
+
+    return start
 
 
 def _locator(judge_with: Classifier) -> Callable[[str], str]:

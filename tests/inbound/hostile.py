@@ -51,7 +51,7 @@ def unclosed_tags(n: int) -> bytes:
     """An HTML notice ending in ``<`` with no ``>``: the tag pattern rescanned from every
     "<". The failed address comes after them, in text that must still be read."""
     body = b"<p>Your message could not be delivered.</p>" + b"<" * n
-    return _text(body + b" ana@customer.example: user unknown", ctype=b"text/html")
+    return _text(body + b" ana@customer.example: 550 5.1.1 user unknown", ctype=b"text/html")
 
 
 def unclosed_styles(n: int) -> bytes:

@@ -43,9 +43,9 @@ def test_every_failed_recipient_found(label: dict[str, Any]) -> None:
     [x for x in FAILURES if "temporary" in x],
     ids=[x["file"] for x in FAILURES if "temporary" in x],
 )
-def test_temporary_is_soft_and_permanent_is_hard(label: dict[str, Any]) -> None:
+def test_a_temporary_failure_is_not_final(label: dict[str, Any]) -> None:
     bounce = _parsed(label)["bounce"]
-    assert bounce["class"] == ("soft" if label["temporary"] else "hard")
+    assert bounce["final"] is not label["temporary"]
 
 
 @pytest.mark.parametrize("label", FAILURES, ids=[label["file"] for label in FAILURES])

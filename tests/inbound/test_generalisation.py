@@ -67,9 +67,9 @@ def test_no_sender_or_system_address_reported(label: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("label", FAILURES, ids=_ids(FAILURES))
-def test_temporary_is_soft_and_permanent_is_hard(label: dict[str, Any]) -> None:
+def test_a_temporary_failure_is_not_final(label: dict[str, Any]) -> None:
     bounce = _parsed(label).get("bounce") or {}
-    assert bounce.get("class") == ("soft" if label["temporary"] else "hard")
+    assert bounce.get("final") is not label["temporary"]
 
 
 @pytest.mark.parametrize("label", FAILURES, ids=_ids(FAILURES))
@@ -103,7 +103,7 @@ def test_the_words_alone_suffice_when_a_relay_drops_the_report(label: dict[str, 
     raw = re.sub(rb"(?i)multipart/report;\s*report-type=delivery-status;", b"multipart/mixed;", raw)
     bounce = parse_message(raw).as_json().get("bounce") or {}
     assert {a.lower() for a in label["recipients"]} <= {a.lower() for a in bounce["recipients"]}
-    assert bounce["class"] == ("soft" if label["temporary"] else "hard")
+    assert bounce["final"] is not label["temporary"]
 
 
 def test_auto_submitted_and_a_failure_sentence_make_a_notice_whoever_sent_it() -> None:

@@ -18,7 +18,9 @@ HEADERS = (
     b"Subject: Undelivered Mail Returned to Sender\r\n"
 )
 # 8-bit text: the stdlib decodes it in the declared charset as soon as it is asked for.
-WORDS = "Delivery to ana@customer.example failed permanently: user unknown. Merci, café.".encode()
+WORDS = (
+    "Delivery to ana@customer.example failed permanently: 550 5.1.1 user unknown. Merci, café."
+).encode()
 NOT_A_CHARSET = "is not a character set: read as UTF-8, else Latin-1"
 
 

@@ -6,43 +6,17 @@ import tomllib
 from importlib import resources
 
 import inkling.inbound
-from inkling.inbound.rules import autoreply_rules, bounce_rules
+from inkling.inbound.rules import autoreply_rules, bounce_rules, reason_rules
 
+# sisimai 4.25.15's vocabulary (lib/Sisimai/Reason.pm `index`, and the reasons that are no
+# failure), the version the stored labels come from.
 SISIMAI_REASONS = {
-    "userunknown",
-    "hostunknown",
-    "mailboxfull",
-    "filtered",
-    "rejected",
-    "blocked",
-    "expired",
-    "authfailure",
-    "networkerror",
-    "requireptr",
-    "suspend",
-    "policyviolation",
-    "spamdetected",
-    "systemerror",
-    "notaccept",
-    "securityerror",
-    "mailererror",
-    "notcompliantrfc",
-    "norelaying",
-    "onhold",
-    "hasmoved",
-    "toomanyconn",
-    "exceedlimit",
-    "mesgtoobig",
-    "badreputation",
-    "contenterror",
-    "virusdetected",
-    "syntaxerror",
-    "speeding",
-    "systemfull",
-    "failedstarttls",
-    "suppressed",
-    "undefined",
-}
+    "blocked", "contenterror", "exceedlimit", "expired", "filtered", "hasmoved",
+    "hostunknown", "mailboxfull", "mailererror", "mesgtoobig", "networkerror", "notaccept",
+    "onhold", "rejected", "norelaying", "spamdetected", "virusdetected", "policyviolation",
+    "securityerror", "suspend", "systemerror", "systemfull", "toomanyconn", "userunknown",
+    "syntaxerror", "delivered", "feedback", "undefined", "vacation",
+}  # fmt: skip
 
 
 def _table(name: str) -> dict[str, object]:
@@ -52,12 +26,29 @@ def _table(name: str) -> dict[str, object]:
 def test_reasons_are_sisimai_words() -> None:
     rules = bounce_rules()
     assert {rule.reason for rule in rules.reasons} <= SISIMAI_REASONS
-    assert set(rules.status_reason.values()) <= SISIMAI_REASONS
     assert set(rules.reason_status) <= SISIMAI_REASONS
+    reasons = reason_rules()
+    assert set(reasons.vocabulary) == SISIMAI_REASONS
+    assert set(reasons.status.values()) <= SISIMAI_REASONS
+    assert set(reasons.phrases) <= SISIMAI_REASONS
+    assert set(reasons.first) | set(reasons.second) | reasons.retry <= SISIMAI_REASONS
+
+
+def test_every_reason_says_whether_it_is_hard_and_who_can_fix_it() -> None:
+    vocabulary = reason_rules().vocabulary
+    hard = {name for name, reason in vocabulary.items() if reason.hard == "always"}
+    assert hard == {"userunknown", "hostunknown", "hasmoved"}
+    assert vocabulary["notaccept"].hard == "permanent"
+    owners = {reason.owner for reason in vocabulary.values()}
+    assert owners == {"agent", "customer", "sender", "transient"}
+    entries = _table("reasons.toml")["reason"]
+    assert isinstance(entries, dict)
+    for name, entry in entries.items():
+        assert entry.get("source") and entry.get("meaning"), name
 
 
 def test_every_rule_names_its_source() -> None:
-    for name in ("bounce.toml", "autoreply.toml"):
+    for name in ("bounce.toml", "autoreply.toml", "phrases.toml"):
         for key, entries in _table(name).items():
             if isinstance(entries, list):
                 for entry in entries:

@@ -45,14 +45,17 @@ def test_success_dsn_is_delivered_not_a_bounce() -> None:
     }
 
 
-def test_delay_dsn_is_a_soft_bounce() -> None:
+def test_delay_dsn_is_a_soft_bounce_that_is_not_final() -> None:
+    # RFC 3463 4.4.1 "no answer from host": sisimai calls it expired (the retries run out).
     assert _parse("dsn_delayed.eml") == {
         "kind": "bounce",
         "in_reply_to": "<ticket-5301.reply-2@support.example.com>",
         "bounce": {
+            "final": False,
             "class": "soft",
+            "reason": "expired",
+            "owner": "transient",
             "status": "4.4.1",
-            "reason": "networkerror",
             "recipient": "tomas.novak@firma.example",
             "recipients": ["tomas.novak@firma.example"],
         },

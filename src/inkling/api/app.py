@@ -9,6 +9,7 @@
 # No "from __future__ import annotations": FastAPI reads these annotations at run time,
 # including those of the dependencies defined inside build_api.
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -106,9 +107,12 @@ def build_api(
     keys: ApiKeys,
     outbound: Outbound,
     options: ApiOptions,
+    stream: Callable[[Callable[..., str]], APIRouter] = lambda auth: APIRouter(),
     integrations: APIRouter | None = None,
 ) -> FastAPI:
-    """The API over ``store``, sending through ``outbound`` (shared with the relay)."""
+    """The API over ``store``, sending through ``outbound`` (shared with the relay).
+    ``stream`` makes the live feed's router (``api/stream.py``) around the API's key
+    check."""
     api = FastAPIOffline(
         title="Inkling",
         summary="Honest email tracking for customer-support teams",
@@ -183,6 +187,7 @@ def build_api(
             raise HTTPException(409, str(exc)) from exc
         return _prepared(copies, request.headers.get("accept", ""))
 
+    api.include_router(stream(user))
     api.include_router(integrations or APIRouter())  # helpdesks' webhooks: api/integrations.py
     return api
 

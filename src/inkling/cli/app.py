@@ -8,7 +8,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from inkling.cli import admin, mail, serving, signals, tickets
+from inkling.cli import admin, mail, serving, signals, tickets, webhooks
 from inkling.cli.output import fail
 from inkling.errors import ConfigError, InklingError
 
@@ -46,6 +46,7 @@ serving.register(app)
 mail.register(app)
 signals.register(app)
 admin.register(app)
+webhooks.register(app)
 tickets.register(app)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from email.message import Message
 
 from inkling.inbound import dsn, mime, ndn, thread
-from inkling.inbound.diagnosis import diagnose
+from inkling.inbound.diagnosis import Diagnosis, diagnose
 from inkling.inbound.model import Bounce
 
 
@@ -39,9 +39,9 @@ def read_report(message: Message, part: Message) -> BounceReading | None:
     first = chosen[0]
     action = first.action if first.action in {dsn.FAILED, dsn.DELAYED} else None
     text = "\n".join([first.diagnostic, found.own])
-    diagnosis = diagnose(text, status=first.status, action=action)
+    diagnosis = diagnose(text, status=first.status, action=action, diagnostic=first.diagnostic)
     recipients = [address for r in chosen for address in r.addresses]
-    bounce = Bounce(diagnosis.bounce_class, diagnosis.status, diagnosis.reason, tuple(recipients))
+    bounce = _bounce(diagnosis, recipients)
     evidence = (f"delivery report (RFC 3464): Action {first.action or 'missing'}",)
     return BounceReading(bounce, False, in_reply_to, evidence)
 
@@ -53,10 +53,22 @@ def read_words(message: Message) -> BounceReading | None:
     if not evidence:
         return None
     recipients = ndn.recipients(message, found)
-    diagnosis = diagnose(found.own)
-    bounce = Bounce(diagnosis.bounce_class, diagnosis.status, diagnosis.reason, tuple(recipients))
+    before, after = ndn.recipient_text(found.own, recipients)
+    diagnosis = diagnose(found.own, diagnostic=after, diagnostic_line=before)
+    bounce = _bounce(diagnosis, recipients)
     in_reply_to = _original_id(message, {}, found)
     return BounceReading(bounce, False, in_reply_to, tuple(evidence))
+
+
+def _bounce(diagnosis: Diagnosis, recipients: list[str]) -> Bounce:
+    return Bounce(
+        final=diagnosis.final,
+        bounce_class=diagnosis.bounce_class,
+        status=diagnosis.status,
+        reason=diagnosis.reason,
+        owner=diagnosis.owner,
+        recipients=tuple(recipients),
+    )
 
 
 def _original_id(message: Message, fields: dict[str, str], found: ndn.Sections) -> str | None:

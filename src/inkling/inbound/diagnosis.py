@@ -1,12 +1,16 @@
-"""Why a delivery failed: the status code, the reason word and hard or soft.
+"""What a delivery failure says: status code, reason, final or not, hard or soft, owner.
 
-``class`` answers the support question "will this mail still arrive?": ``soft`` when the
-mail system is still trying (a delay notice, a 4.x.x code and nothing saying it gave up),
-``hard`` when it returned the mail for good. The reason (sisimai's vocabulary) says why;
-when nothing in the mail says whether the failure is final, the reason decides: sisimai's
-hard reasons (userunknown, hostunknown, hasmoved, notaccept) are hard, failure notices of
-any other reason are hard too, because the mail came back and nobody will retry it
-(the reason still tells a support agent that, say, a full mailbox may accept mail later).
+Four answers, each to its own support question (DESIGN.md "Inbound"):
+
+- ``final``: will the mail system still try? ``False`` for a delay notice (the report's
+  Action ``delayed``, a 4.x.x code and nothing saying it gave up), else ``True``: the mail
+  came back and nobody will retry it;
+- ``class``: is the address itself wrong? ``hard`` for sisimai's hard reasons
+  (userunknown, hostunknown, hasmoved; notaccept given with a 5.x.x code), else ``soft``:
+  the address may work, this mail did not get through (``reasons.toml``);
+- ``reason``: why, in sisimai's words (``reason.py``);
+- ``owner``: who can fix it: ``agent``, ``customer``, ``sender`` or ``transient``
+  (``reasons.toml``).
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from inkling.inbound.model import BounceClass
-from inkling.inbound.rules import BounceRules, bounce_rules, flat
+from inkling.inbound.model import BounceClass, Owner
+from inkling.inbound.reason import Failure, find_command, reason_of
+from inkling.inbound.rules import BounceRules, bounce_rules, flat, reason_rules
 
 # RFC 3463 codes: class 2/4/5, subject 0-7, detail 0-999. Not part of a version number
 # or an IP address (no digit or dot around it).
@@ -29,6 +34,8 @@ _ECHO = re.compile(
     r"assunto|onderwerp|message-id|x-[\w-]+)[ \t]*:.*$",
     re.IGNORECASE | re.MULTILINE,
 )
+
+_WORD = re.compile(r"[^\W\d_]{2,}")  # a word of letters: a diagnostic that says something
 
 
 def collapse(text: str) -> str:
@@ -53,35 +60,30 @@ def find_reply_code(text: str) -> str | None:
     return match.group(1) if match else None
 
 
-def find_reason(text: str, rules: BounceRules | None = None) -> str | None:
-    """The reason word of the first rule (in table order) whose phrases appear."""
-    rules = rules or bounce_rules()
-    for rule in rules.reasons:
-        if rule.pattern.search(text):
-            return rule.reason
-    return None
-
-
-def reason_of_status(status: str | None, rules: BounceRules | None = None) -> str | None:
-    if not status:
-        return None
-    rules = rules or bounce_rules()
-    _, _, rest = status.partition(".")
-    return rules.status_reason.get(rest)
-
-
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
+    final: bool
     bounce_class: BounceClass
     status: str
     reason: str
+    owner: Owner
 
 
-def diagnose(text: str, *, status: str | None = None, action: str | None = None) -> Diagnosis:
-    """Read class, status and reason from a failure's words.
+def diagnose(
+    text: str,
+    *,
+    status: str | None = None,
+    action: str | None = None,
+    diagnostic: str | None = None,
+    diagnostic_line: str = "",
+) -> Diagnosis:
+    """Read status, reason, final, class and owner from a failure's words.
 
     ``text`` is the bounce's own text (diagnostic codes first); ``status`` and ``action``
-    come from an RFC 3464 report when there is one.
+    come from an RFC 3464 report when there is one. ``diagnostic`` is what is said about the
+    first failed recipient (its Diagnostic-Code, or the words after its address in a notice;
+    ``diagnostic_line`` the words before the address on its line): it alone names the reason
+    when it can.
     """
     rules = bounce_rules()
     text = collapse(text)
@@ -91,40 +93,63 @@ def diagnose(text: str, *, status: str | None = None, action: str | None = None)
     elif status.endswith(".0.0") and written and written[0] == status[0]:
         status = written  # "Status: 5.0.0" beside "550 5.1.1 user unknown": the specific one
     reply = find_reply_code(text)
-    reason = find_reason(text, rules) or reason_of_status(status, rules)
-    bounce_class = _class(text, rules, status=status, reply=reply, action=action, reason=reason)
-    if reason is None:
-        reason = "expired" if action == "delayed" and status is None else "undefined"
+    final = _final(text, rules, status=status, reply=reply, action=action)
+    said = bool(diagnostic and _WORD.search(diagnostic))
+    own = collapse(f"{diagnostic_line} {diagnostic}") if said else None
+    reason = _reason(text, own, status=status, action=action, reply=reply)
     if status is None:
-        digit = "5" if bounce_class == "hard" else "4"
-        if reply and reason == "undefined":
+        digit = "5" if final else "4"
+        if reply and reason in {"undefined", "onhold"}:
             status = f"{reply[0]}.0.0"
         else:
             status = f"{digit}.{rules.reason_status.get(reason, '0.0')}"
-    return Diagnosis(bounce_class, status, reason)
+    return Diagnosis(final, _hard_or_soft(reason, status), status, reason, _owner(reason))
 
 
-def _class(
-    flat: str,
-    rules: BounceRules,
-    *,
-    status: str | None,
-    reply: str | None,
-    action: str | None,
-    reason: str | None,
-) -> BounceClass:
+def _reason(
+    text: str, own: str | None, *, status: str | None, action: str | None, reply: str | None
+) -> str:
+    """The reason from the recipient's own diagnostic when it names one, else from all the
+    words; ``onhold`` (not ``undefined``) when a diagnostic says something no table reads."""
+    if own:
+        failure = Failure(own, status, find_command(own) or find_command(text), action, reply)
+        found = reason_of(failure)
+        if found not in {"onhold", "undefined"}:
+            return found
+    failure = Failure(text, status, find_command(text), action, reply, own is not None)
+    return reason_of(failure)
+
+
+def _hard_or_soft(reason: str, status: str) -> BounceClass:
+    """``hard`` when the reason says the address itself is wrong (``reasons.toml``)."""
+    entry = reason_rules().vocabulary.get(reason)
+    hard = entry.hard if entry else "never"
+    if hard == "always" or (hard == "permanent" and not status.startswith("4")):
+        return "hard"
+    return "soft"
+
+
+def _owner(reason: str) -> Owner:
+    entry = reason_rules().vocabulary.get(reason)
+    return entry.owner if entry else "transient"
+
+
+def _final(
+    flat: str, rules: BounceRules, *, status: str | None, reply: str | None, action: str | None
+) -> bool:
+    """Whether the mail system gave up (``True``) or still tries (a delay notice)."""
     # The report's own Action is the mail system's word on it (RFC 3464 §2.3.3).
     if action == "delayed":
-        return "soft"
+        return False
     if action == "failed":
-        return "hard"
+        return True
     # Then what the text says in words: "permanent error", "will retry".
     if rules.permanent.search(flat):
-        return "hard"
+        return True
     if rules.delay.search(flat):
-        return "soft"
+        return False
     code = status or reply
     if code:
-        return "soft" if code.startswith("4") else "hard"
+        return not code.startswith("4")
     # Nothing says: the mail came back, and a returned mail is not retried by anyone.
-    return "hard"
+    return True

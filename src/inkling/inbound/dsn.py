@@ -8,6 +8,7 @@ Inkling's answer.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from email.message import Message
 
@@ -74,10 +75,20 @@ def read(part: Message) -> DeliveryReport:
                 original=original,
                 action=block.get("action", "").strip().lower().split(" ")[0],
                 status=status_match.group(0) if status_match else None,
-                diagnostic=fields.typed_value(block.get("diagnostic-code", "")),
+                diagnostic=_diagnostic(block),
             )
         )
     return DeliveryReport(per_message, tuple(recipients))
+
+
+def _diagnostic(block: fields.Block) -> str:
+    """The remote server's words: the Diagnostic-Code, else a comment on the Status field
+    ("Status: 5.0.0 (recipient reached disk quota)", RFC 822 comments as RFC 3464 allows)."""
+    written = fields.typed_value(block.get("diagnostic-code", ""))
+    if written.strip():
+        return written
+    comment = re.search(r"\((.+)\)", block.get("status", ""))
+    return comment.group(1) if comment else ""
 
 
 def _address(value: str) -> str | None:

@@ -11,26 +11,32 @@ from typing import Any, Literal
 
 Kind = Literal["mdn", "bounce", "complaint", "autoreply", "reply", "delivered", "other"]
 BounceClass = Literal["hard", "soft"]
+#: Who can fix a bounce (``reasons.toml``): the agent (the address), the customer (their
+#: mailbox, filter or account), our own sending, or nobody (it passes).
+Owner = Literal["agent", "customer", "sender", "transient"]
 AutoReplyKind = Literal["vacation", "auto"]
 
 
 @dataclass(frozen=True, slots=True)
 class Bounce:
-    """A failed (hard) or delayed/temporary (soft) delivery.
+    """A failed or delayed delivery, read for a support agent.
 
-    ``status`` is an RFC 3463 code (``5.1.1``); ``reason`` one word of sisimai's vocabulary
-    (``userunknown``, ``mailboxfull``, ...); ``recipients`` every failed address, the one
-    the mail was sent to first.
+    ``final`` is ``False`` for a delay notice (the mail system still tries); ``bounce_class``
+    ``hard`` when the address itself is wrong; ``reason`` one word of sisimai's vocabulary
+    (``userunknown``, ``mailboxfull``, ...); ``owner`` who can fix it; ``status`` an RFC 3463
+    code (``5.1.1``); ``recipients`` every failed address, the one the mail was sent to first.
     """
 
+    final: bool
     bounce_class: BounceClass
     status: str
     reason: str
+    owner: Owner
     recipients: tuple[str, ...]
 
     def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"class": self.bounce_class, "status": self.status}
-        out["reason"] = self.reason
+        out: dict[str, Any] = {"final": self.final, "class": self.bounce_class}
+        out |= {"reason": self.reason, "owner": self.owner, "status": self.status}
         if self.recipients:
             out["recipient"] = self.recipients[0]
         out["recipients"] = list(self.recipients)

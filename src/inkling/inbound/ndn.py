@@ -365,3 +365,22 @@ def _qualifier(message: Message, envelope: set[str]) -> Callable[[str], str]:
         return f"{local}@{domain}" if domain else ""
 
     return qualify
+
+
+def recipient_text(own: str, failed: list[str]) -> tuple[str, str]:
+    """The words a notice gives about its first failed recipient, as (before, after): the
+    start of the line that names it ("Unknown user: a@b", "<a@b>:"), and what follows up to
+    where the next failed address is named (qmail's "<a@b>:" blocks, Yahoo's and Exim's
+    address-then-reason lists), so one recipient's reason is not another's."""
+    if not failed:
+        return "", ""
+    lowered = own.lower()
+    first = failed[0].lower()
+    start = lowered.find(first)
+    if start < 0:
+        return "", ""
+    after = start + len(first)
+    line = lowered.rfind("\n", 0, start) + 1
+    ends = [lowered.find(other.lower(), after) for other in failed[1:] if other.lower() != first]
+    end = min((e for e in ends if e >= 0), default=len(own))
+    return own[line:start], own[after:end]

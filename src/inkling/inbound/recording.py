@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from inkling.inbound.matching import CopyFinder
-from inkling.inbound.model import Parsed
+from inkling.inbound.model import Bounce, Parsed
 from inkling.inbound.parser import parse_message
 from inkling.model import Agent, Event, EventKind, InklingId, Verdict, new_event_id
 from inkling.store import Store
@@ -102,23 +102,21 @@ def _judgement(parsed: Parsed, kind: EventKind) -> tuple[Verdict, Agent, str]:
         how = "sent automatically" if parsed.mdn.automatic else "sent by the reader"
         return Verdict.HUMAN, Agent.READ_RECEIPT, f"a read receipt ({how}) says {disposition}"
     if kind is EventKind.BOUNCE and parsed.bounce is not None:
-        b = parsed.bounce
-        if b.bounce_class == "hard":
-            return (
-                Verdict.MACHINE,
-                Agent.BOUNCE,
-                f"bounced ({b.status} {b.reason}): nobody will read it",
-            )
-        return (
-            Verdict.MACHINE,
-            Agent.BOUNCE,
-            f"delivery delayed or refused for now ({b.status} {b.reason})",
-        )
+        return Verdict.MACHINE, Agent.BOUNCE, _bounce_sentence(parsed.bounce)
     if kind is EventKind.AUTOREPLY:
         until = parsed.autoreply.until if parsed.autoreply else None
         said = f"an automatic reply (back {until})" if until else "an automatic reply"
         return Verdict.MACHINE, Agent.AUTOREPLY, said + ": says nothing about reading"
     return Verdict.MACHINE, Agent.DSN, "the receiving server reported the message delivered"
+
+
+def _bounce_sentence(bounce: Bounce) -> str:
+    said = f"{bounce.status} {bounce.reason}"
+    if not bounce.final:
+        return f"delivery delayed ({said}): the mail system still tries"
+    if bounce.bounce_class == "hard":
+        return f"bounced ({said}): the address is wrong, nobody will read it"
+    return f"bounced ({said}): not delivered, the address may still work"
 
 
 def _details(parsed: Parsed) -> dict[str, str]:
@@ -127,9 +125,11 @@ def _details(parsed: Parsed) -> dict[str, str]:
         details["in-reply-to"] = parsed.in_reply_to
     if parsed.bounce is not None:
         details |= {
+            "final": "true" if parsed.bounce.final else "false",
             "class": parsed.bounce.bounce_class,
             "status": parsed.bounce.status,
             "reason": parsed.bounce.reason,
+            "owner": parsed.bounce.owner,
             "recipients": ", ".join(parsed.bounce.recipients),
         }
     if parsed.mdn is not None:

@@ -1,4 +1,5 @@
-"""The rule tables (``bounce.toml``, ``autoreply.toml``), read and compiled once.
+"""The rule tables (``bounce.toml``, ``reasons.toml``, ``phrases.toml``, ``status.toml``,
+``autoreply.toml``), read and compiled once.
 
 Rules are data with their sources so that a support lead can read why a mail was called a
 bounce, and so that adding a vendor's phrase is a one-line change, not new code.
@@ -11,7 +12,9 @@ import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
+
+from inkling.inbound.model import Owner
 
 # Phrase tables are written in lower case and matched against ``flat(text)``: Python's
 # regex engine is 5-10x slower with IGNORECASE on long alternations (measured on the
@@ -44,8 +47,54 @@ class BounceRules:
     permanent: re.Pattern[str]
     returned: re.Pattern[str]
     reasons: tuple[ReasonRule, ...]
-    status_reason: dict[str, str]
     reason_status: dict[str, str]
+    commands: tuple[CommandRule, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRule:
+    command: str  # "RCPT", "DATA", "MAIL", "EHLO", "CONN"
+    pattern: re.Pattern[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """One word of the vocabulary: whether it is hard, who can fix it, what it means.
+
+    ``hard`` is "always", "never" or "permanent" (hard only when the failure is given with a
+    5.x.x / 5xx code: sisimai's ``notaccept``).
+    """
+
+    name: str
+    hard: Literal["always", "never", "permanent"]
+    owner: Owner
+    meaning: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonRules:
+    """sisimai's phrases and codes for a bounce's reason (see ``reasons.toml``).
+
+    ``phrases`` holds one compiled pattern a reason (``phrases.toml``); ``status`` the reason a
+    whole RFC 3463 code names (``status.toml``); ``first``, ``second`` and ``retry`` the order
+    in which reasons are tried and the codes' weak reasons.
+    """
+
+    vocabulary: dict[str, Reason]
+    phrases: dict[str, re.Pattern[str]]
+    unless: dict[str, re.Pattern[str]]
+    status: dict[str, str]
+    first: tuple[str, ...]
+    second: tuple[str, ...]
+    retry: frozenset[str]
+
+    def says(self, reason: str, text: str) -> bool:
+        """Whether ``text`` (as ``flat`` makes it) holds one of ``reason``'s phrases."""
+        pattern = self.phrases.get(reason)
+        if pattern is None or pattern.search(text) is None:
+            return False
+        unless = self.unless.get(reason)
+        return unless is None or unless.search(text) is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +138,11 @@ def _any(
     return re.compile("|".join(f"(?:{entry['pattern']})" for entry in entries), flags)
 
 
+def _either(patterns: list[str]) -> re.Pattern[str]:
+    """One pattern (for ``flat`` text) that matches when any of ``patterns`` does."""
+    return re.compile("|".join(f"(?:{pattern})" for pattern in patterns), _FLAT)
+
+
 def _compile(entry: dict[str, Any]) -> re.Pattern[str]:
     return re.compile(entry["pattern"], _FLAGS)
 
@@ -108,8 +162,31 @@ def bounce_rules() -> BounceRules:
         permanent=_any(table["permanent"], flags=_FLAT),
         returned=_any(table["returned"], flags=_FLAGS | re.MULTILINE),
         reasons=reasons,
-        status_reason=dict(table["status_reason"]),
         reason_status=dict(table["reason_status"]),
+        commands=tuple(
+            CommandRule(e["command"], re.compile(e["pattern"], _FLAT)) for e in table["command"]
+        ),
+    )
+
+
+@cache
+def reason_rules() -> ReasonRules:
+    vocabulary = {
+        name: Reason(name, entry["hard"], entry["owner"], entry["meaning"])
+        for name, entry in _table("reasons.toml")["reason"].items()
+    }
+    order = _table("reasons.toml")["order"]
+    entries = _table("phrases.toml")["phrases"]
+    phrases = {entry["reason"]: _either(entry["patterns"]) for entry in entries}
+    unless = {entry["reason"]: _either(entry["unless"]) for entry in entries if "unless" in entry}
+    return ReasonRules(
+        vocabulary=vocabulary,
+        phrases=phrases,
+        unless=unless,
+        status=dict(_table("status.toml")["status"]),
+        first=tuple(order["first"]),
+        second=tuple(order["second"]),
+        retry=frozenset(order["retry"]),
     )
 
 

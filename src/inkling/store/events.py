@@ -33,6 +33,7 @@ from inkling.model import (
 )
 from inkling.store.engine import Database
 from inkling.store.schema import events, journal_progress, verdict_changes
+from inkling.store.webhooks import enqueue_inserted, enqueue_loaded
 
 EVENT_COLUMNS = (
     "id",
@@ -85,12 +86,14 @@ class Events:
     def insert(self, batch: Iterable[Event], changes: Sequence[VerdictChange] = ()) -> None:
         """Write events (and verdict changes of earlier ones) in one transaction; an event
         whose id is stored already is skipped."""
-        rows = [_row_dict(e) for e in batch]
+        batch_list = list(batch)
+        rows = [_row_dict(e) for e in batch_list]
         if not rows and not changes:
             return
         with self._db.begin() as connection:
             if rows:
                 connection.execute(_insert_ignoring(self._db.dialect), rows)
+                enqueue_inserted(connection, batch_list, time.time())  # webhooks' outbox
             _apply_changes(connection, changes)
 
     def loader(self) -> EventLoader:
@@ -216,6 +219,7 @@ class EventLoader:
                 cursor.executemany(_pg_insert_ignoring(), [_row_tuple(e) for e in batch])
             else:
                 _sqlite_insert(cursor, batch)
+            enqueue_loaded(cursor, batch, time.time(), postgres=self._postgres)  # webhooks
         mark = "%s" if self._postgres else "?"
         if changes:
             cursor.executemany(_update_sql(mark), [_update_tuple(c) for c in changes])

@@ -178,3 +178,52 @@ ticket_messages = Table(
     Column("message_id", Text, primary_key=True),
     Index("ix_ticket_messages_message_id", "message_id"),
 )
+
+# Webhook subscriptions: an endpoint, the event types it wants ("message.clicked,...", or
+# "*"), and its signing secret (``whsec_...``), kept as given: signing needs it whole.
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("types", Text, nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+# One event to announce to one subscription, written in the events' own transaction (see
+# store/webhooks.py). ``event`` is the event's id (the webhook-id the receiver dedupes by);
+# ``payload`` the JSON sent, written on the first attempt (given up front for events that
+# are not stored events, such as ``recommendation.due``).
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column(
+        "subscription",
+        String(32),
+        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("event", String(64), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("due_at", Float, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("state", String(16), nullable=False),
+    Column("payload", Text),
+    Column("last_error", Text),
+    Column("delivered_at", Float),
+    UniqueConstraint("subscription", "event", name="uq_webhook_outbox_subscription_event"),
+    Index("ix_webhook_outbox_due", "state", "due_at"),
+)
+
+# What the live feed polls: signals by time alone (ix_events_signals leads with message).
+Index(
+    "ix_events_signals_ts",
+    events.c.ts,
+    sqlite_where=text(SIGNALS_WHERE),
+    postgresql_where=text(SIGNALS_WHERE),
+)

@@ -1,0 +1,76 @@
+"""``GET /api/v1/stream``: new signals as Server-Sent Events.
+
+Each event is one stored signal (a person's open or click, or a mail that came back) as the
+webhooks announce it (``{"type", "timestamp", "data"}``, no IP address), with an ``id:`` a
+client sends back as ``Last-Event-ID`` to resume (see :mod:`inkling.webhooks.feed` for why
+it polls the store by time). A comment line goes out every ``heartbeat`` seconds, so
+proxies keep an idle stream open and a client notices a dead one.
+"""
+
+# No "from __future__ import annotations": FastAPI reads these annotations at run time.
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header
+from fastapi.concurrency import run_in_threadpool
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from inkling.errors import StoreError
+from inkling.store.webhooks import TYPE_OF_KIND, Webhooks
+from inkling.webhooks import FeedCursor, event_payload
+
+log = logging.getLogger(__name__)
+
+DEFAULT_POLL_SECONDS = 1.0
+DEFAULT_HEARTBEAT_SECONDS = 15.0
+#: Signals a poll reads at most; a burst larger than this goes out over several polls.
+POLL_LIMIT = 500
+
+
+def stream_router(
+    webhooks: Webhooks,
+    auth: Callable[..., Any],
+    *,
+    poll: float = DEFAULT_POLL_SECONDS,
+    heartbeat: float = DEFAULT_HEARTBEAT_SECONDS,
+) -> APIRouter:
+    """The live feed's route, behind the API's own ``auth`` dependency (a bearer key)."""
+    router = APIRouter()
+
+    @router.get(
+        "/api/v1/stream",
+        summary="New signals as Server-Sent Events",
+        response_class=EventSourceResponse,
+        responses={200: {"content": {"text/event-stream": {}}}, 401: {"description": "No key"}},
+    )
+    async def stream(
+        caller: Annotated[Any, Depends(auth)],
+        last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    ) -> EventSourceResponse:
+        """Each new signal as one event (``data:`` the webhook payload, ``id:`` for
+        ``Last-Event-ID``); a comment every 15 seconds while nothing happens."""
+        del caller  # any user may watch; the dependency checked the key
+        cursor = FeedCursor.resume(last_event_id, time.time())
+        return EventSourceResponse(_events(webhooks, cursor, poll), ping=heartbeat)
+
+    return router
+
+
+async def _events(
+    webhooks: Webhooks, cursor: FeedCursor, poll: float
+) -> AsyncIterator[ServerSentEvent]:
+    while True:
+        try:
+            found = await run_in_threadpool(webhooks.signals_since, cursor.since, POLL_LIMIT)
+        except StoreError as exc:  # the database is away: the stream waits for it
+            log.warning("live feed: %s", exc)
+            found = []
+        for event, ident in cursor.take(found):
+            payload = event_payload(TYPE_OF_KIND.get(event.kind, event.kind), event)
+            data = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+            yield ServerSentEvent(data=data, id=ident)
+        await asyncio.sleep(poll)

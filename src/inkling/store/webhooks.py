@@ -1,0 +1,440 @@
+"""Webhook subscriptions and their outbox: the only SQL of webhooks and the live feed.
+
+The outbox is written by the store itself, in the same transaction as the events it
+announces (:func:`enqueue_loaded` on the journal loader's driver cursor,
+:func:`enqueue_inserted` on :meth:`Events.insert`'s connection): nothing stored is missed
+and nothing is announced that was not stored. With no subscription the cost is one small
+``SELECT`` a transaction. A row is one event for one subscription, so a dead endpoint
+holds back only its own rows. Its payload is written on the first attempt, from the event
+as stored then (verdict included), and kept for the retries: a verdict changed later is
+not announced again.
+
+Rows: ``pending`` (due at ``due_at``), ``delivered`` (kept :data:`KEEP_DELIVERED_SECONDS`,
+so an event loaded twice is not announced twice, then pruned) or ``failed`` (given up on;
+kept until the subscription is removed, for ``inkling webhooks list``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+
+from inkling.errors import StoreError
+from inkling.model import Event, EventKind
+from inkling.store.engine import Database
+from inkling.store.schema import (
+    SIGNALS_WHERE,
+    events,
+    links,
+    messages,
+    webhook_outbox,
+    webhook_subscriptions,
+)
+from inkling.times import iso
+
+#: Every type a subscription listens to when it names ``*``.
+ALL_TYPES = "*"
+#: The webhook type of each kind of event (Inkling's own vocabulary, see docs/webhooks.md).
+TYPE_OF_KIND: dict[str, str] = {
+    EventKind.OPEN: "message.opened",
+    EventKind.CLICK: "message.clicked",
+    EventKind.REPLY: "message.replied",
+    EventKind.BOUNCE: "message.bounced",
+    EventKind.READ_RECEIPT: "message.read",
+    EventKind.AUTOREPLY: "message.autoreplied",
+    EventKind.COMPLAINT: "message.complained",
+    EventKind.DELIVERED: "message.delivered",
+}
+#: Types published by other parts of Inkling through :meth:`Webhooks.publish`.
+OTHER_TYPES = ("recommendation.due",)
+EVENT_TYPES: tuple[str, ...] = (*TYPE_OF_KIND.values(), *OTHER_TYPES)
+#: Delivered rows are kept this long (a week), then pruned.
+KEEP_DELIVERED_SECONDS = 7 * 24 * 3600.0
+
+
+class OutboxState(StrEnum):
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """An endpoint and the event types it wants (``("*",)`` for all)."""
+
+    id: str
+    url: str
+    types: tuple[str, ...]
+    secret: str
+    created_at: float
+
+    def wants(self, event_type: str) -> bool:
+        return ALL_TYPES in self.types or event_type in self.types
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionCounts:
+    """A subscription with its outbox rows still to deliver and given up on."""
+
+    subscription: Subscription
+    pending: int
+    failed: int
+    last_error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """What the outbox or the feed knows of an event: the event as stored, with its
+    message's Message-ID, ticket and recipient(s) and a click's link (None where the copy
+    is not registered). Never its IP address."""
+
+    id: str
+    message: str
+    kind: str
+    ts: float
+    verdict: str
+    agent: str | None
+    reasons: list[str]
+    link: int | None
+    link_url: str | None
+    details: dict[str, str]
+    message_id: str | None
+    ticket: str | None
+    recipient: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """One outbox row to deliver now: its payload as first sent (None before the first
+    attempt: build it from ``event``)."""
+
+    row: int
+    subscription: str
+    event_id: str
+    type: str
+    attempts: int
+    created_at: float
+    payload: str | None
+    event: StoredEvent | None
+
+
+class Webhooks:
+    """Subscriptions and the outbox, one transaction a call; errors are StoreErrors."""
+
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    # -- subscriptions ---------------------------------------------------------------------
+
+    def add(self, subscription: Subscription) -> None:
+        row = {
+            "id": subscription.id,
+            "url": subscription.url,
+            "types": ",".join(subscription.types),
+            "secret": subscription.secret,
+            "created_at": subscription.created_at,
+        }
+        with self._db.begin() as connection:
+            connection.execute(insert(webhook_subscriptions), [row])
+
+    def remove(self, ident: str) -> bool:
+        """Remove a subscription and its outbox; whether it existed."""
+        with self._db.begin() as connection:
+            connection.execute(delete(webhook_outbox).where(webhook_outbox.c.subscription == ident))
+            gone = connection.execute(
+                delete(webhook_subscriptions).where(webhook_subscriptions.c.id == ident)
+            )
+            return bool(gone.rowcount)
+
+    def get(self, ident: str) -> Subscription | None:
+        query = select(webhook_subscriptions).where(webhook_subscriptions.c.id == ident)
+        with self._db.connect() as connection:
+            row = connection.execute(query).first()
+        return None if row is None else _subscription(row._mapping)
+
+    def subscriptions(self) -> list[Subscription]:
+        query = select(webhook_subscriptions).order_by(webhook_subscriptions.c.created_at)
+        with self._db.connect() as connection:
+            return [_subscription(row._mapping) for row in connection.execute(query)]
+
+    def counts(self) -> list[SubscriptionCounts]:
+        """Every subscription with its pending and failed rows and its latest error."""
+        o = webhook_outbox.c
+        query = (
+            select(o.subscription, o.state, func.count(), func.max(o.last_error))
+            .where(o.state != OutboxState.DELIVERED)
+            .group_by(o.subscription, o.state)
+        )
+        with self._db.connect() as connection:
+            tallies = connection.execute(query).all()
+        by_id: dict[str, dict[str, Any]] = {}
+        for ident, state, count, error in tallies:
+            entry = by_id.setdefault(ident, {"error": None})
+            entry[state] = count
+            entry["error"] = entry["error"] or error
+        out = []
+        for sub in self.subscriptions():
+            entry = by_id.get(sub.id, {})
+            pending, failed = entry.get("pending", 0), entry.get("failed", 0)
+            out.append(SubscriptionCounts(sub, pending, failed, entry.get("error")))
+        return out
+
+    # -- the outbox ------------------------------------------------------------------------
+
+    def publish(self, event_type: str, event_id: str, payload: dict[str, Any], now: float) -> int:
+        """Queue ``payload`` (the ``data`` of the webhook, in the envelope ``{"type",
+        "timestamp", "data"}``) under ``event_id`` for every subscription to
+        ``event_type`` (e.g. ``recommendation.due``); the rows queued. Publishing the same
+        id again queues nothing new for a subscription that has it."""
+        envelope = {"type": event_type, "timestamp": iso(now), "data": payload}
+        body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
+        with self._db.begin() as connection:
+            wanted = [s for s in _read_subscriptions(connection) if s.wants(event_type)]
+            rows = [_outbox_row(s.id, event_id, event_type, now, body) for s in wanted]
+            if rows:
+                connection.execute(_insert_ignoring(self._db.dialect), rows)
+        return len(rows)
+
+    def due(self, now: float, limit: int, skip: Iterable[str] = ()) -> list[Due]:
+        """Pending rows due by ``now``, oldest first, except those of ``skip``
+        (subscriptions busy or resting), with their events."""
+        o, e, m, k = webhook_outbox.c, events.c, messages.c, links.c
+        query = (
+            select(webhook_outbox, *_EVENT_FIELDS)
+            .select_from(
+                webhook_outbox.outerjoin(events, e.id == o.event)
+                .outerjoin(messages, m.id == e.message)
+                .outerjoin(links, and_(k.message == e.message, k.idx == e.link))
+            )
+            .where(o.state == OutboxState.PENDING, o.due_at <= now)
+            .order_by(o.id)
+            .limit(limit)
+        )
+        skipped = list(skip)
+        if skipped:
+            query = query.where(o.subscription.not_in(skipped))
+        with self._db.connect() as connection:
+            return [_due(row._mapping) for row in connection.execute(query)]
+
+    def delivered(self, row: int, payload: str, now: float) -> None:
+        self._settle(row, state=OutboxState.DELIVERED, payload=payload, delivered_at=now)
+
+    def retry(self, row: int, payload: str, due_at: float, error: str) -> None:
+        self._settle(row, payload=payload, due_at=due_at, last_error=error)
+
+    def give_up(self, row: int, payload: str, error: str) -> None:
+        self._settle(row, state=OutboxState.FAILED, payload=payload, last_error=error)
+
+    def give_up_older(self, subscription: str, created_before: float, error: str) -> int:
+        """Mark failed the pending rows of ``subscription`` queued before
+        ``created_before`` (past the retry horizon while the endpoint fails); how many."""
+        o = webhook_outbox.c
+        query = (
+            update(webhook_outbox)
+            .where(
+                o.subscription == subscription,
+                o.state == OutboxState.PENDING,
+                o.created_at < created_before,
+            )
+            .values(state=OutboxState.FAILED, last_error=error)
+        )
+        with self._db.begin() as connection:
+            return int(connection.execute(query).rowcount)
+
+    def prune(self, delivered_before: float) -> int:
+        """Forget delivered rows older than ``delivered_before``; how many."""
+        o = webhook_outbox.c
+        query = delete(webhook_outbox).where(
+            o.state == OutboxState.DELIVERED, o.delivered_at < delivered_before
+        )
+        with self._db.begin() as connection:
+            return int(connection.execute(query).rowcount)
+
+    def _settle(self, row: int, **values: Any) -> None:
+        query = (
+            update(webhook_outbox)
+            .where(webhook_outbox.c.id == row)
+            .values(attempts=webhook_outbox.c.attempts + 1, **values)
+        )
+        with self._db.begin() as connection:
+            connection.execute(query)
+
+    # -- the live feed ---------------------------------------------------------------------
+
+    def signals_since(self, ts: float, limit: int) -> list[StoredEvent]:
+        """Signals (human hits and every mail that came back) stored with ``ts`` at or
+        after ``ts``, oldest first, at most ``limit``."""
+        e, m, k = events.c, messages.c, links.c
+        query = (
+            select(*_EVENT_FIELDS)
+            .select_from(
+                events.outerjoin(messages, m.id == e.message).outerjoin(
+                    links, and_(k.message == e.message, k.idx == e.link)
+                )
+            )
+            .where(e.ts >= ts, or_(e.verdict == "human", e.kind.not_in(("open", "click"))))
+            .order_by(e.ts, e.id)
+            .limit(limit)
+        )
+        with self._db.connect() as connection:
+            return [_stored_event(row._mapping) for row in connection.execute(query)]
+
+
+# -- the write paths: outbox rows in the events' own transaction ---------------------------
+
+_SELECT_SUBSCRIPTIONS = "SELECT id, types FROM webhook_subscriptions"
+_OUTBOX_COLUMNS = ("subscription", "event", "type", "created_at", "due_at", "attempts", "state")
+
+
+def enqueue_loaded(cursor: Any, batch: Sequence[Event], now: float, *, postgres: bool) -> None:
+    """Queue ``batch`` for its subscribers on the journal loader's driver ``cursor``,
+    inside its transaction (after the events are inserted, before the commit)."""
+    cursor.execute(_SELECT_SUBSCRIPTIONS)
+    wanted = cursor.fetchall()
+    if not wanted or not batch:
+        return
+    rows = _matching(wanted, batch, now)
+    if rows:
+        mark = "%s" if postgres else "?"
+        marks = ", ".join([mark] * len(_OUTBOX_COLUMNS))
+        cursor.executemany(
+            f"INSERT INTO webhook_outbox ({', '.join(_OUTBOX_COLUMNS)}) VALUES ({marks}) "  # noqa: S608
+            "ON CONFLICT (subscription, event) DO NOTHING",
+            rows,
+        )
+
+
+def enqueue_inserted(connection: Connection, batch: Sequence[Event], now: float) -> None:
+    """Queue ``batch`` for its subscribers on ``connection``, inside its transaction."""
+    wanted = connection.execute(
+        select(webhook_subscriptions.c.id, webhook_subscriptions.c.types)
+    ).all()
+    if not wanted or not batch:
+        return
+    rows = _matching([tuple(row) for row in wanted], batch, now)
+    if rows:
+        dicts = [dict(zip(_OUTBOX_COLUMNS, row, strict=True)) for row in rows]
+        connection.execute(_insert_ignoring(connection.dialect.name), dicts)
+
+
+def _matching(
+    subscriptions: Sequence[Sequence[Any]], batch: Sequence[Event], now: float
+) -> list[tuple[Any, ...]]:
+    """Outbox rows (in the order of _OUTBOX_COLUMNS) for each event and each subscription
+    that wants its type."""
+    wants = [(ident, frozenset(str(types).split(","))) for ident, types in subscriptions]
+    rows = []
+    for event in batch:
+        event_type = TYPE_OF_KIND.get(event.kind)
+        if event_type is None:
+            continue
+        for ident, types in wants:
+            if ALL_TYPES in types or event_type in types:
+                rows.append((ident, event.id, event_type, now, now, 0, OutboxState.PENDING.value))
+    return rows
+
+
+def _outbox_row(
+    subscription: str, event_id: str, event_type: str, now: float, payload: str | None
+) -> dict[str, Any]:
+    return {
+        "subscription": subscription,
+        "event": event_id,
+        "type": event_type,
+        "created_at": now,
+        "due_at": now,
+        "attempts": 0,
+        "state": OutboxState.PENDING.value,
+        "payload": payload,
+    }
+
+
+def _insert_ignoring(dialect: str) -> Any:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    target = ["subscription", "event"]
+    if dialect == "postgresql":
+        return postgresql.insert(webhook_outbox).on_conflict_do_nothing(index_elements=target)
+    return sqlite.insert(webhook_outbox).on_conflict_do_nothing(index_elements=target)
+
+
+def _read_subscriptions(connection: Connection) -> list[Subscription]:
+    return [_subscription(r._mapping) for r in connection.execute(select(webhook_subscriptions))]
+
+
+_EVENT_FIELDS = (
+    events.c.id.label("e_id"),
+    events.c.message.label("e_message"),
+    events.c.kind.label("e_kind"),
+    events.c.ts.label("e_ts"),
+    events.c.verdict.label("e_verdict"),
+    events.c.agent.label("e_agent"),
+    events.c.reasons.label("e_reasons"),
+    events.c.link.label("e_link"),
+    events.c.details.label("e_details"),
+    links.c.url.label("l_url"),
+    messages.c.message_id.label("m_message_id"),
+    messages.c.ticket.label("m_ticket"),
+    messages.c.recipient.label("m_recipient"),
+)
+
+
+def _subscription(row: Any) -> Subscription:
+    types = tuple(t for t in str(row["types"]).split(",") if t)
+    return Subscription(row["id"], row["url"], types, row["secret"], row["created_at"])
+
+
+def _due(row: Any) -> Due:
+    return Due(
+        row=row["id"],
+        subscription=row["subscription"],
+        event_id=row["event"],
+        type=row["type"],
+        attempts=row["attempts"],
+        created_at=row["created_at"],
+        payload=row["payload"],
+        event=None if row["e_id"] is None else _stored_event(row),
+    )
+
+
+def _stored_event(row: Any) -> StoredEvent:
+    try:
+        reasons, details = json.loads(row["e_reasons"]), json.loads(row["e_details"])
+    except ValueError as exc:
+        raise StoreError(f"event {row['e_id']} holds malformed JSON: {exc}") from exc
+    return StoredEvent(
+        id=row["e_id"],
+        message=row["e_message"],
+        kind=row["e_kind"],
+        ts=row["e_ts"],
+        verdict=row["e_verdict"],
+        agent=row["e_agent"],
+        reasons=reasons,
+        link=row["e_link"],
+        link_url=row["l_url"],
+        details=details,
+        message_id=row["m_message_id"],
+        ticket=row["m_ticket"],
+        recipient=row["m_recipient"] or None,
+    )
+
+
+__all__ = [
+    "ALL_TYPES",
+    "EVENT_TYPES",
+    "SIGNALS_WHERE",
+    "TYPE_OF_KIND",
+    "Due",
+    "OutboxState",
+    "StoredEvent",
+    "Subscription",
+    "SubscriptionCounts",
+    "Webhooks",
+    "enqueue_inserted",
+    "enqueue_loaded",
+]

@@ -1,0 +1,29 @@
+"""Webhook fixtures: the webhook tables of the test's store, emptied first (the shared
+PostgreSQL database lives for the whole session), and a receiver on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import delete
+
+from inkling.store import Store
+from inkling.store.schema import webhook_outbox, webhook_subscriptions
+from inkling.store.webhooks import Webhooks
+from tests.webhooks.receiver import Receiver, receiving
+
+
+@pytest.fixture
+def webhooks(store: Store) -> Webhooks:
+    store.database.ensure_schema()
+    with store.database.engine.begin() as connection:
+        connection.execute(delete(webhook_outbox))
+        connection.execute(delete(webhook_subscriptions))
+    return Webhooks(store.database)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with receiving() as running:
+        yield running
