@@ -99,12 +99,12 @@ def _pct(value: float | None) -> str:
 
 
 def _targets_table(report: dict[str, Any]) -> list[str]:
-    lines = ["target                   value     limit   holds"]
+    lines = ["target                   value      limit   holds"]
     for name, row in report["targets"].items():
         sign = ">=" if row["at_least"] else "<="
         mark = "yes" if row["holds"] else "NO"
-        limit = f"{row['limit'] * 100:.0f}%"
-        lines.append(f"{name:<22} {_pct(row['value'])}  {sign} {limit:>4}   {mark}")
+        limit = f"{row['limit'] * 100:g}%"
+        lines.append(f"{name:<22} {_pct(row['value'])}  {sign} {limit:>5}   {mark}")
     return lines
 
 

@@ -2,8 +2,12 @@
 
 The figures are those the team promised: machine precision (a machine verdict must be
 right, or a real person's reading is lost), machine recall, the share of people called
-machines (the gravest error), and the share of hits left unknown (a classifier that
-shrugs at everything is useless). Per truth agent they show where the errors sit.
+machines (the gravest error), the share of people's hits called human (``human_recall``:
+the playbook counts only ``human`` hits as a sign of a person, so every person left
+``unknown`` can become a needless nudge or escalation), the share of machines' hits called
+human (a machine let through as a person), and the share of hits left unknown (a
+classifier that shrugs at everything is useless). Per truth agent they show where the
+errors sit.
 """
 
 from __future__ import annotations
@@ -41,9 +45,13 @@ class Target:
 
 
 TARGETS = (
-    Target("machine_precision", 0.99, at_least=True),
+    Target("machine_precision", 0.999, at_least=True),
     Target("machine_recall", 0.95, at_least=True),
-    Target("human_called_machine", 0.01, at_least=False),
+    Target("human_called_machine", 0.002, at_least=False),
+    Target("human_recall", 0.97, at_least=True),
+    # 0.16-0.41% over seven seeds when this figure was added (0.22%, 11 of 4,993 hits, on the
+    # tests' set, where test_evaluation.py holds it from rising).
+    Target("machine_called_human", 0.005, at_least=False),
     Target("unknown_share", 0.05, at_least=False),
 )
 
@@ -99,6 +107,8 @@ def score(truth: Sequence[Truth], predicted: Sequence[Mapping[str, Any]]) -> dic
     called = Counter(p["verdict"] for p in predicted)
     right_machine = sum(t.verdict == MACHINE and p["verdict"] == MACHINE for t, p in pairs)
     human_as_machine = sum(t.verdict == HUMAN and p["verdict"] == MACHINE for t, p in pairs)
+    right_human = sum(t.verdict == HUMAN and p["verdict"] == HUMAN for t, p in pairs)
+    machine_as_human = called[HUMAN] - right_human
     figures: dict[str, Any] = {
         "hits": len(truth),
         "truth_machine": truly_machine,
@@ -109,6 +119,8 @@ def score(truth: Sequence[Truth], predicted: Sequence[Mapping[str, Any]]) -> dic
         "machine_precision": _ratio(right_machine, called[MACHINE]),
         "machine_recall": _ratio(right_machine, truly_machine),
         "human_called_machine": _ratio(human_as_machine, truly_human),
+        "human_recall": _ratio(right_human, truly_human),
+        "machine_called_human": _ratio(machine_as_human, truly_machine),
         "unknown_share": _ratio(called[UNKNOWN], len(truth)),
         "agent_accuracy": _ratio(sum(p.get("agent") == t.agent for t, p in pairs), len(pairs)),
         "family_accuracy": _ratio(

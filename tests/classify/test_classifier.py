@@ -13,7 +13,8 @@ import pytest
 from inkling.classify import Classifier, Hit, classify_hits
 from inkling.classify.browsers import staleness
 from inkling.classify.ranges import Networks
-from inkling.errors import HitError
+from inkling.classify.signatures import UserAgents
+from inkling.errors import HitError, InklingError
 
 SENT = 1_796_000_000.0  # 2026-11-30
 APPLE_RELAY = "172.225.6.9"
@@ -217,3 +218,100 @@ def test_times_may_be_iso_8601_with_an_offset() -> None:
     assert Hit.from_json(as_text).since_send == 2.0
     with pytest.raises(HitError, match="ISO 8601 time with an offset"):
         Hit.from_json(as_numbers | {"ts": "2026-11-30T08:13:22"})
+
+
+# --------------------------------------------------------------------------- people left unknown
+
+
+@pytest.mark.parametrize(
+    ("after", "verdict"), [(60, "unknown"), (1800, "unknown"), (3600, "human")]
+)
+def test_a_yahoo_proxy_fetch_long_after_delivery_is_a_person(after: float, verdict: str) -> None:
+    """Whatever Yahoo's proxy may fetch in advance it would fetch at delivery; an hour
+    later (delivery delayed by greylisting included) it is serving someone who opened."""
+    [result] = judge(hit("open", after, ip="98.136.1.1", ua=YAHOO))
+    assert (result["verdict"], result["agent"]) == (verdict, "yahoo_proxy"), result
+    if verdict == "human":
+        assert any("long after delivery" in r and "1.0 h after" in r for r in result["reasons"])
+
+
+def test_a_yahoo_proxy_fetch_with_no_send_time_stays_unknown() -> None:
+    [result] = judge({"message": "m1", "kind": "open", "ts": SENT + 86_400, "ua": YAHOO})
+    assert result["verdict"] == "unknown"
+
+
+def test_a_person_opening_both_links_days_later_is_a_person() -> None:
+    """Both links in tabs within 3 s, 2.4 days after sending, from home: a sweep, but not
+    at delivery, when scanners sweep."""
+    safari = SAFARI_IOS.replace("iPhone; CPU iPhone OS 18_1 like", "Macintosh; Intel")
+    later = 2.4 * 86_400
+    results = judge(
+        hit("click", later, ip=HOME_V6, ua=safari, link=0, links_total=2),
+        hit("click", later + 2.6, ip=HOME_V6, ua=safari, link=1, links_total=2),
+    )
+    assert [r["verdict"] for r in results] == ["human", "human"], results
+    assert any("long after delivery" in r for r in results[0]["reasons"])
+
+
+def test_the_same_sweep_at_delivery_is_not_a_person() -> None:
+    results = judge(
+        hit("click", 4.0, ua=CHROME, link=0, links_total=2),
+        hit("click", 6.6, ua=CHROME, link=1, links_total=2),
+    )
+    assert all(r["verdict"] != "human" for r in results), results
+
+
+def test_a_late_sweep_from_microsoft_with_an_outdated_chrome_is_still_a_machine() -> None:
+    """Safe Links also scans when mail is forwarded or reported, long after sending."""
+    burst = [
+        hit("click", 7200 + n * 0.5, ip=f"40.94.3.{n + 7}", ua=OLD_CHROME, link=n, links_total=2)
+        for n in range(2)
+    ]
+    assert [r["verdict"] for r in judge(*burst)] == ["machine", "machine"]
+
+
+@pytest.mark.parametrize(
+    "ua",
+    [
+        "Mozilla/4.0 (compatible; Lotus-Notes/6.0; Windows-NT)",
+        "Foxmail/7.2.25.228",
+        "Mail/3774.500.171.1.1 CFNetwork/1410.0.3 Darwin/22.6.0",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Mailspring/1.13.3 Chrome/114.0.5735.289 Electron/25.8.1 Safari/537.36",
+        "eMClient/9.2.2157.0",
+    ],
+)
+def test_opens_by_the_mail_apps_device_detector_lists_are_a_person(ua: str) -> None:
+    [result] = judge(hit("open", 5400, ua=ua))
+    assert (result["verdict"], result["agent"]) == ("human", "mail_client"), result
+
+
+WINDOWS_7_CHROME = CHROME.replace("Windows NT 10.0", "Windows NT 6.1").replace("153.", "109.")
+
+
+def test_the_last_chrome_for_windows_7_is_not_out_of_date_there() -> None:
+    assert staleness(WINDOWS_7_CHROME, SENT) is None
+    assert staleness(WINDOWS_7_CHROME.replace("6.1", "10.0"), SENT) is not None
+    assert staleness(WINDOWS_7_CHROME.replace("109.0.0.0", "79.0.3945.88"), SENT) is not None
+    [result] = judge(hit("click", 900, ua=WINDOWS_7_CHROME, link=0, links_total=1))
+    assert result["verdict"] == "human", result
+
+
+def test_the_last_firefox_for_old_macos_is_not_out_of_date_there() -> None:
+    old_mac = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.14; rv:115.0) Gecko/20100101 Firefox/115.0"
+    assert staleness(old_mac, SENT) is None
+    assert staleness(old_mac.replace("10.14", "10.15"), SENT) is not None
+
+
+def test_a_late_rule_in_the_signature_table_must_be_complete() -> None:
+    table = """
+[[signature]]
+agent = "yahoo_proxy"
+contains = "YahooMailProxy"
+weight = 0
+reason = "r"
+source = "s"
+late = { after = 3600, weight = -1 }
+"""
+    with pytest.raises(InklingError, match="signature 1: 'late' needs exactly"):
+        UserAgents.load(table)

@@ -75,6 +75,28 @@ def test_target_holds_on_the_support_mix(report: dict[str, Any], target: Any) ->
     assert row["holds"], render(report)
 
 
+def test_machines_called_human_do_not_rise(report: dict[str, Any]) -> None:
+    """Raising human_recall must not let machines through: 11 of the set's 4,993 machine
+    hits were called human when the figure was first reported, and no more may be."""
+    called_human = sum(
+        row["human"] for row in report["agents"].values() if row["truth_verdict"] == "machine"
+    )
+    assert called_human <= 11, render(report)
+
+
+def test_human_recall_counts_only_human_verdicts() -> None:
+    """The share of people's hits called human: unknown counts against it, as it does for
+    the playbook (an unknown hit is no sign of a person)."""
+    from tests.classify.metrics import score
+
+    truth = [LabelledHit({}, v, "a", "s") for v in ("human", "human", "human", "machine")]
+    verdicts = ["human", "unknown", "machine", "human"]
+    report = score(truth, [{"verdict": v, "agent": "a"} for v in verdicts])
+    assert report["human_recall"] == pytest.approx(1 / 3)
+    assert report["machine_called_human"] == 1.0
+    assert report["human_called_machine"] == pytest.approx(1 / 3)
+
+
 # --------------------------------------------------------------------------- (a) Gmail proxy
 
 

@@ -16,7 +16,7 @@ from typing import NamedTuple
 from inkling.classify.browsers import staleness
 from inkling.classify.hit import Hit
 from inkling.classify.ranges import Networks, parse_address
-from inkling.classify.signatures import Signature, UserAgents
+from inkling.classify.signatures import LateFetch, Signature, UserAgents
 from inkling.model import Agent
 
 PREFETCH_HEADERS = ("purpose", "sec-purpose", "x-purpose", "x-moz")
@@ -111,12 +111,19 @@ def hit_facts(
         hit.honeypot, day,
     )  # fmt: skip
     facts = Facts(hit, signature, network, source, list(standing), score)
-    if hit.kind == "click" and hit.sent_at is not None:
+    if hit.sent_at is None:
+        return facts
+    if hit.kind == "click":
         timing: list[Evidence] = []
         _timing(hit, network, timing.append)
         if timing:
             facts.evidence += timing
             facts.score += sum(map(WEIGHT, timing))
+    elif signature is not None and signature.late is not None:
+        late = _late_fetch(hit.ts - hit.sent_at, signature.late)
+        if late is not None:
+            facts.evidence.append(late)
+            facts.score += late.weight
     return facts
 
 
@@ -191,6 +198,13 @@ def _timing(hit: Hit, network: str | None, add: _Add) -> None:
         add(Evidence(-0.5, f"clicked {_duration(since)} after sending, not at delivery"))
     if since < 10 and network in DATA_CENTRES:
         add(Evidence(1.5, "seconds after sending and from a data centre, as link scanners click"))
+
+
+def _late_fetch(since: float, late: LateFetch) -> Evidence | None:
+    """The signature's word on a fetch ``since`` seconds after sending, if that is late."""
+    if since < late.after:
+        return None
+    return Evidence(late.weight, f"{late.reason} ({_duration(since)} after sending)")
 
 
 def _prefetch(headers: Mapping[str, str]) -> bool:

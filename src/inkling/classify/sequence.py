@@ -13,11 +13,17 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
 from inkling.classify.evidence import Evidence, Facts
+from inkling.classify.hit import Hit
 
 HONEYPOT_WINDOW = 30.0  # seconds either side of a honeypot hit that count as its burst
 BURST_GAP = 5.0  # clicks this close together, from one source, form a burst
 QUICK_CLICK = 10.0  # a click this soon after sending with no open before it
 UPGRADE_WINDOW = 1800.0  # a person's hit this close makes an uncertain hit a person's
+#: A sweep of links that starts this long after sending weighs half: scanners sweep at
+#: delivery ("within seconds of delivery": research/signals.md; Paminga's "every link within
+#: 3 s" and Constant Contact's 1-2 min are delivery-time rules), while a person opening both
+#: links in tabs can do it at any time. (The same 10 minutes as a click's "not at delivery".)
+LATE_SWEEP = 600.0
 MACHINE_AT = 3.0
 HUMAN_AT = -1.0
 
@@ -102,19 +108,28 @@ def _click_bursts(facts: Sequence[Facts], order: list[int], extra: list[list[Evi
         hits = [facts[i].hit for i in burst]
         span = hits[-1].ts - hits[0].ts
         links = {h.link for h in hits if h.link is not None and not h.honeypot}
-        total = max((h.links_total or 0 for h in hits), default=0)
-        found: list[Evidence] = []
-        if len(links) >= 3:
-            found.append(Evidence(4, f"{len(links)} different links followed within {span:.0f} s"))
-        elif len(links) == 2 and total == 2:
-            found.append(
-                Evidence(3 if span <= 2 else 2, f"both links followed within {span:.0f} s")
-            )
+        found = _sweep(hits, links, span)
         addresses = _addresses_by_family(facts, burst)
         if addresses >= 2:
             found.append(Evidence(2, f"clicks from {addresses} addresses within {span:.0f} s"))
         for i in burst:
             extra[i].extend(found)
+
+
+def _sweep(hits: list[Hit], links: set[int], span: float) -> list[Evidence]:
+    """What following several of a message's links within seconds says: more at delivery
+    than later (``LATE_SWEEP``)."""
+    total = max((h.links_total or 0 for h in hits), default=0)
+    if len(links) >= 3:
+        weight, what = 4.0, f"{len(links)} different links followed within {span:.0f} s"
+    elif len(links) == 2 and total == 2:
+        weight, what = (3.0 if span <= 2 else 2.0), f"both links followed within {span:.0f} s"
+    else:
+        return []
+    since = hits[0].since_send
+    if since is not None and since >= LATE_SWEEP:
+        return [Evidence(weight / 2, what + ", long after delivery (scanners sweep at delivery)")]
+    return [Evidence(weight, what)]
 
 
 def _bursts(facts: Sequence[Facts], clicks: list[int]) -> list[list[int]]:

@@ -20,6 +20,17 @@ MATCH_KEYS = ("exact", "prefix", "contains", "regex")
 
 
 @dataclass(frozen=True, slots=True)
+class LateFetch:
+    """What a fetch by this agent says when it comes ``after`` seconds or more after the
+    mail was sent: for a proxy that may fetch in advance, a fetch long after delivery was
+    not made in advance."""
+
+    after: float
+    weight: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Signature:
     agent: Agent
     weight: float
@@ -27,6 +38,7 @@ class Signature:
     kinds: frozenset[str]
     matches: Callable[[str], bool]
     client: str | None = None
+    late: LateFetch | None = None
 
 
 class UserAgents:
@@ -72,7 +84,21 @@ def _signature(entry: dict[str, object], number: int) -> Signature:
         kinds=frozenset(str(k) for k in kinds),
         matches=_matcher(keys[0], pattern),
         client=str(entry["client"]) if "client" in entry else None,
+        late=_late_fetch(entry, number),
     )
+
+
+def _late_fetch(entry: dict[str, object], number: int) -> LateFetch | None:
+    """The signature's ``late`` table (``after``, ``weight``, ``reason``), if it has one."""
+    late = entry.get("late")
+    if late is None:
+        return None
+    if not isinstance(late, dict) or set(late) != {"after", "weight", "reason"}:
+        raise InklingError(f"signature {number}: 'late' needs exactly after, weight and reason")
+    after, weight = late["after"], late["weight"]
+    if not isinstance(after, int | float) or not isinstance(weight, int | float):
+        raise InklingError(f"signature {number}: 'late' after and weight must be numbers")
+    return LateFetch(float(after), float(weight), str(late["reason"]))
 
 
 def _matcher(how: str, pattern: str) -> Callable[[str], bool]:
