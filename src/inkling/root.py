@@ -23,10 +23,12 @@ from inkling.store import Store
 from inkling.tokens import TokenCodec
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
+    from fastapi import APIRouter, FastAPI
+    from pydantic import SecretStr
 
     from inkling.classify import Classifier
     from inkling.inbound.isolation import IsolatedParser
+    from inkling.providers import Importer, ReceiverOptions
     from inkling.relay import Outbound, RelayOptions
     from inkling.server import Companion, Node
     from inkling.tickets.helpdesks import HelpdeskOptions
@@ -138,11 +140,48 @@ def api(settings: Settings, services: Services, shared: Outbound | None = None) 
         outbound=shared or outbound(settings, services),
         options=ApiOptions(max_message_bytes=settings.max_message_bytes),
         stream=lambda auth: stream_router(Webhooks(services.store.database), auth),
+        events=lambda auth: _events_router(settings, services, auth),
         integrations=integrations_router(
             integration_options(settings),
             lambda data: services.store.tickets.upsert(parse_ticket(data)),
         ),
     )
+
+
+def importer(settings: Settings, services: Services) -> Importer:
+    """The events import (``inkling events import``, the API, the providers' webhooks)."""
+    from inkling.providers import Importer
+
+    return Importer(services.store, classifier(services), keep_full_ip=settings.store_full_ip)
+
+
+def receiver_options(settings: Settings) -> ReceiverOptions:
+    """The secrets the providers' webhooks are checked with (``[providers.NAME]``)."""
+    from inkling.config import ProviderSettings
+    from inkling.providers import ReceiverOptions
+
+    def secret(value: SecretStr | None) -> str | None:
+        return value.get_secret_value() if value else None
+
+    given = settings.providers
+    sendgrid, mailgun = given.get("sendgrid"), given.get("mailgun")
+    postmark, ses = given.get("postmark") or ProviderSettings(), given.get("ses")
+    return ReceiverOptions(
+        sendgrid_public_key=sendgrid.public_key if sendgrid else None,
+        mailgun_signing_key=secret(mailgun.signing_key) if mailgun else None,
+        postmark_username=postmark.username,
+        postmark_password=secret(postmark.password),
+        ses_topic_arns=tuple(ses.topic_arns) if ses else (),
+    )
+
+
+def _events_router(settings: Settings, services: Services, auth: Callable[..., str]) -> APIRouter:
+    from inkling.api.providers import events_router
+    from inkling.providers import Receivers
+
+    imports = importer(settings, services)
+    receivers = Receivers(imports, receiver_options(settings))
+    return events_router(importer=imports, receivers=receivers, user=auth)
 
 
 def integration_options(settings: Settings) -> dict[str, HelpdeskOptions]:

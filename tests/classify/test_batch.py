@@ -104,3 +104,16 @@ def test_memory_is_bounded() -> None:
             judged(judge, [hit], now=SENT + k)
     assert len(judge._recent) == 3
     assert all(len(seen) == 5 for seen in judge._recent.values())
+
+
+def test_a_live_yahoo_proxy_open_hours_after_sending_is_a_person() -> None:
+    """The live judge knows each hit's send time (from its token): a Yahoo-proxy fetch
+    three hours after sending is a person's, and one at delivery stays uncertain."""
+    judge = BatchJudge(Classifier())
+    at_delivery = event(EventKind.OPEN, 20, ip="98.136.1.0", user_agent=YAHOO)
+    later = event(EventKind.OPEN, 3 * 3600, ip="98.136.1.0", user_agent=YAHOO)
+    judged(judge, [at_delivery], now=SENT + 21)
+    assert at_delivery.verdict == Verdict.UNKNOWN
+    judged(judge, [later], now=SENT + 3 * 3600 + 1)
+    assert (later.verdict, later.agent) == (Verdict.HUMAN, Agent.YAHOO_PROXY)
+    assert any("long after delivery" in r for r in later.reasons)

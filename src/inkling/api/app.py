@@ -108,6 +108,7 @@ def build_api(
     outbound: Outbound,
     options: ApiOptions,
     stream: Callable[[Callable[..., str]], APIRouter] = lambda auth: APIRouter(),
+    events: Callable[[Callable[..., str]], APIRouter] = lambda auth: APIRouter(),
     integrations: APIRouter | None = None,
 ) -> FastAPI:
     """The API over ``store``, sending through ``outbound`` (shared with the relay).
@@ -188,6 +189,7 @@ def build_api(
         return _prepared(copies, request.headers.get("accept", ""))
 
     api.include_router(stream(user))
+    api.include_router(events(user))  # events import and providers' webhooks (api/providers.py)
     api.include_router(integrations or APIRouter())  # helpdesks' webhooks: api/integrations.py
     return api
 

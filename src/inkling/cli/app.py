@@ -8,7 +8,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from inkling.cli import admin, mail, serving, signals, tickets, webhooks
+from inkling.cli import admin, events, mail, serving, signals, tickets, webhooks
 from inkling.cli.output import fail
 from inkling.errors import ConfigError, InklingError
 
@@ -48,6 +48,7 @@ signals.register(app)
 admin.register(app)
 webhooks.register(app)
 tickets.register(app)
+events.register(app)
 
 
 def main() -> None:

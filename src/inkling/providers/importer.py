@@ -17,6 +17,7 @@ the same file or payload twice records each event once.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -38,6 +39,7 @@ from inkling.providers.judgements import judge_mail
 from inkling.providers.lines import EventLine, SentLine
 from inkling.store import Store
 from inkling.tokens import new_message_id
+from inkling.tracker.app import EVIDENCE_HEADERS
 
 #: Lines judged and stored together. Larger batches cost a little less a line; this keeps
 #: one batch's memory and transaction small.
@@ -45,6 +47,17 @@ BATCH = 4096
 #: The evidence key of a provider's own machine flag (SendGrid's ``sg_machine_open``,
 #: Mailgun's ``client-info.bot``), kept beside the request headers.
 PROVIDER_BOT = "x-provider-bot"
+
+#: The request headers kept as a hit's evidence, as the tracker keeps them: nothing else
+#: (no cookie, no X-Forwarded-For, which holds whole addresses).
+KEPT_HEADERS = frozenset(name.decode() for name in EVIDENCE_HEADERS)
+#: What may be an IP address inside a payload's text (checked before it is replaced).
+_ADDRESS = re.compile(
+    r"(?<![\w.:])"
+    r"(?:\d{1,3}(?:\.\d{1,3}){3}"  # IPv4
+    r"|[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:(?:\.\d{1,3}){3})?)"  # IPv6, ::ffff:1.2.3.4
+    r"(?![\w.:])"
+)
 
 #: A read line: its number, and what it was (None: an event Inkling keeps no record of).
 Item = tuple[int, SentLine | EventLine | IntakeError | None]
@@ -218,7 +231,8 @@ class Importer:
 
     def _event(self, item: _Pending, ident: EventId, links: Sequence[str]) -> Event:
         line, copy = item.line, item.copy
-        details = {"source": line.origin.source, "raw": line.origin.raw} | line.details
+        raw = line.origin.raw if self._keep_full_ip else _without_addresses(line.origin.raw)
+        details = {"source": line.origin.source, "raw": raw} | line.details
         if line.kind not in HIT_KINDS:
             event = Event(
                 id=ident,
@@ -231,7 +245,7 @@ class Importer:
             )
             return judge_mail(event)
         ip, network = self._address(line.ip)
-        evidence = dict(line.headers)
+        evidence = {k: v for k, v in line.headers.items() if k in KEPT_HEADERS}
         if line.origin.bot is not None:
             evidence[PROVIDER_BOT] = f"{line.origin.source}: {line.origin.bot}"
         link = _link(line, copy, links, details)
@@ -260,6 +274,12 @@ class Importer:
             raise IntakeError(f"'ip' is not an IP address: {ip[:60]!r}")
         network, _ = self._networks.locate(ip)
         return stored, network or ""
+
+
+def _without_addresses(text: str) -> str:
+    """``text`` (a payload) with every IP address in it truncated as stored ones are: the
+    payload is kept as evidence, but not the whole address of whoever opened the mail."""
+    return _ADDRESS.sub(lambda m: truncate_ip(m.group()) or m.group(), text)
 
 
 def _choose(copies: list[MessageRecord], line: EventLine) -> MessageRecord:
