@@ -47,9 +47,10 @@ def add(
     The secret (whsec_...) is shown only this once: give it to the receiver, which
     verifies each request with it.
     """
-    from inkling.webhooks import parse_types, subscribe
+    from inkling.webhooks import check_url, parse_types, subscribe
 
-    subscription = subscribe(_webhooks(), url, parse_types(events))
+    types, endpoint = parse_types(events), check_url(url)  # before the database is opened
+    subscription = subscribe(_webhooks(), endpoint, types)
     print(f"id: {subscription.id}")
     print(f"secret: {subscription.secret}")
     say(
