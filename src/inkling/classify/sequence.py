@@ -19,10 +19,11 @@ HONEYPOT_WINDOW = 30.0  # seconds either side of a honeypot hit that count as it
 BURST_GAP = 5.0  # clicks this close together, from one source, form a burst
 QUICK_CLICK = 10.0  # a click this soon after sending with no open before it
 UPGRADE_WINDOW = 1800.0  # a person's hit this close makes an uncertain hit a person's
-#: A sweep of links that starts this long after sending weighs half: scanners sweep at
-#: delivery ("within seconds of delivery": research/signals.md; Paminga's "every link within
-#: 3 s" and Constant Contact's 1-2 min are delivery-time rules), while a person opening both
-#: links in tabs can do it at any time. (The same 10 minutes as a click's "not at delivery".)
+#: A sweep of links that starts this long after sending weighs half: gateways "click every
+#: link within seconds of delivery" (research/signals.md, practitioners' reports; Safe Links
+#: scans "prior to delivery"), while a person opening both links in tabs can do it at any
+#: time. (The same 10 minutes as a click's "not at delivery"; scripts and link previews,
+#: which come at any time, give themselves away by their user agents.)
 LATE_SWEEP = 600.0
 MACHINE_AT = 3.0
 HUMAN_AT = -1.0
