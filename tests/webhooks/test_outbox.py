@@ -17,9 +17,15 @@ from inkling.model import (
     new_event_id,
 )
 from inkling.store import SegmentProgress, Store
-from inkling.store.webhooks import Subscription, Webhooks
+from inkling.store.webhooks import Due, Subscription, Webhooks
 from inkling.tokens import new_message_id
 from inkling.webhooks.payloads import due_body
+
+
+def _all_due(webhooks: Webhooks) -> list[Due]:
+    """Every subscription's rows due now, in the order each would go out."""
+    now = time.time() + 1
+    return [row for sub, _ in webhooks.heads() for row in webhooks.due(sub.id, now, 1000)]
 
 
 def _subscribe(webhooks: Webhooks, ident: str, *types: str) -> None:
@@ -67,7 +73,7 @@ def test_no_subscription_queues_nothing(store: Store, webhooks: Webhooks) -> Non
     loader.close()
     store.events.insert([Event(new_event_id(), message, EventKind.REPLY, 3.0, method="SMTP")])
     assert store.events.count() == 3
-    assert webhooks.due(time.time() + 1, 100) == []
+    assert _all_due(webhooks) == []
 
 
 def test_loaded_events_are_queued_for_the_types_subscribed(
@@ -81,7 +87,7 @@ def test_loaded_events_are_queued_for_the_types_subscribed(
     loader.load([opened, click], [], [SegmentProgress("s1", 10, 2)])
     loader.close()
 
-    due = webhooks.due(time.time() + 1, 100)
+    due = _all_due(webhooks)
     assert sorted((d.subscription, d.type) for d in due) == [
         ("all", "message.clicked"),
         ("all", "message.opened"),
@@ -116,7 +122,7 @@ def test_loading_the_same_events_again_queues_nothing_more(
     loader.load(batch, [], [SegmentProgress("s1", 10, 1)])
     loader.load(batch, [], [SegmentProgress("s1", 10, 1)])  # the duplicate path
     loader.close()
-    assert len(webhooks.due(time.time() + 1, 100)) == 1
+    assert len(_all_due(webhooks)) == 1
 
 
 def test_mail_recorded_by_insert_is_queued_in_its_transaction(
@@ -131,7 +137,7 @@ def test_mail_recorded_by_insert_is_queued_in_its_transaction(
     mdn = Event(new_event_id(), message, EventKind.READ_RECEIPT, 7.0, method="SMTP")
     store.events.insert([reply, bounce, mdn])
     store.events.insert([reply])  # stored already: skipped, and not announced again
-    due = webhooks.due(time.time() + 1, 100)
+    due = _all_due(webhooks)
     assert [(d.type, d.event_id) for d in due] == [
         ("message.replied", reply.id),
         ("message.bounced", bounce.id),
@@ -147,8 +153,12 @@ def test_published_events_go_to_their_subscribers_once(store: Store, webhooks: W
     data = {"ticket": "4123", "recommendation": "follow up"}
     assert webhooks.publish("recommendation.due", "rec-1", data, 1_790_000_000.0) == 1
     webhooks.publish("recommendation.due", "rec-1", data, 1_790_000_000.0)
-    due = webhooks.due(time.time() + 1, 100)
+    due = _all_due(webhooks)
     assert [(d.subscription, d.event_id) for d in due] == [("due", "rec-1")]
+    assert [(s.id, head) for s, head in webhooks.heads()] == [
+        ("due", 1_790_000_000.0),
+        ("clicks", None),
+    ]
     assert json.loads(due_body(due[0])) == {
         "type": "recommendation.due",
         "timestamp": "2026-09-21T14:13:20Z",
@@ -161,5 +171,23 @@ def test_removing_a_subscription_drops_its_outbox(store: Store, webhooks: Webhoo
     store.events.insert([_click(new_message_id(), 1.0)])
     assert webhooks.remove("clicks")
     assert not webhooks.remove("clicks")
-    assert webhooks.due(time.time() + 1, 100) == []
+    assert _all_due(webhooks) == []
     assert webhooks.counts() == []
+
+
+def test_a_row_waiting_for_its_retry_holds_back_the_rows_behind_it(
+    store: Store, webhooks: Webhooks
+) -> None:
+    _subscribe(webhooks, "clicks", "message.clicked")
+    first, second = _click(new_message_id(), 1.0), _click(new_message_id(), 2.0)
+    store.events.insert([first, second])
+    now = time.time()
+    head = webhooks.due("clicks", now + 1, 10)[0]
+    webhooks.retry(head.row, due_body(head), now + 60, "HTTP 503")
+    assert webhooks.due("clicks", now + 1, 10) == []
+    (heads,) = webhooks.heads()
+    assert heads[1] == now + 60
+    again = webhooks.due("clicks", now + 61, 10)
+    assert [(d.event_id, d.attempts) for d in again] == [(first.id, 1), (second.id, 0)]
+    webhooks.delivered(again[0].row)
+    assert [d.event_id for d in webhooks.due("clicks", now + 61, 10)] == [second.id]

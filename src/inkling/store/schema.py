@@ -215,9 +215,9 @@ webhook_outbox = Table(
     Column("state", String(16), nullable=False),
     Column("payload", Text),
     Column("last_error", Text),
-    Column("delivered_at", Float),
     UniqueConstraint("subscription", "event", name="uq_webhook_outbox_subscription_event"),
-    Index("ix_webhook_outbox_due", "state", "due_at"),
+    # A subscription's queue, oldest first (the dispatcher reads its head).
+    Index("ix_webhook_outbox_queue", "subscription", "state", "id"),
 )
 
 # What the live feed polls: signals by time alone (ix_events_signals leads with message).

@@ -9,15 +9,18 @@ holds back only its own rows. Its payload is written on the first attempt, from 
 as stored then (verdict included), and kept for the retries: a verdict changed later is
 not announced again.
 
-Rows: ``pending`` (due at ``due_at``), ``delivered`` (kept :data:`KEEP_DELIVERED_SECONDS`,
-so an event loaded twice is not announced twice, then pruned) or ``failed`` (given up on;
-kept until the subscription is removed, for ``inkling webhooks list``).
+A subscription's rows go out in the order they were queued: its oldest pending row is its
+head, and rows behind a head that is not due yet (a failed delivery waiting for its
+retry) wait with it, so a down endpoint is tried once per backoff, not once per row. A
+row is ``pending`` until delivered (then deleted: at least once, so an event loaded twice
+after its delivery may be announced again, under the same ``webhook-id``) or ``failed``
+(given up on; kept until the subscription is removed, for ``inkling webhooks list``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -53,13 +56,10 @@ TYPE_OF_KIND: dict[str, str] = {
 #: Types published by other parts of Inkling through :meth:`Webhooks.publish`.
 OTHER_TYPES = ("recommendation.due",)
 EVENT_TYPES: tuple[str, ...] = (*TYPE_OF_KIND.values(), *OTHER_TYPES)
-#: Delivered rows are kept this long (a week), then pruned.
-KEEP_DELIVERED_SECONDS = 7 * 24 * 3600.0
 
 
 class OutboxState(StrEnum):
     PENDING = "pending"
-    DELIVERED = "delivered"
     FAILED = "failed"
 
 
@@ -119,6 +119,7 @@ class Due:
     type: str
     attempts: int
     created_at: float
+    due_at: float
     payload: str | None
     event: StoredEvent | None
 
@@ -165,10 +166,8 @@ class Webhooks:
     def counts(self) -> list[SubscriptionCounts]:
         """Every subscription with its pending and failed rows and its latest error."""
         o = webhook_outbox.c
-        query = (
-            select(o.subscription, o.state, func.count(), func.max(o.last_error))
-            .where(o.state != OutboxState.DELIVERED)
-            .group_by(o.subscription, o.state)
+        query = select(o.subscription, o.state, func.count(), func.max(o.last_error)).group_by(
+            o.subscription, o.state
         )
         with self._db.connect() as connection:
             tallies = connection.execute(query).all()
@@ -200,9 +199,26 @@ class Webhooks:
                 connection.execute(_insert_ignoring(self._db.dialect), rows)
         return len(rows)
 
-    def due(self, now: float, limit: int, skip: Iterable[str] = ()) -> list[Due]:
-        """Pending rows due by ``now``, oldest first, except those of ``skip``
-        (subscriptions busy or resting), with their events."""
+    def heads(self) -> list[tuple[Subscription, float | None]]:
+        """Every subscription with the ``due_at`` of its oldest pending row (None: nothing
+        pending): when it next wants a delivery."""
+        o = webhook_outbox.c
+        head = (
+            select(o.due_at)
+            .where(o.subscription == webhook_subscriptions.c.id, o.state == OutboxState.PENDING)
+            .order_by(o.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = select(webhook_subscriptions, head.label("head_due_at"))
+        with self._db.connect() as connection:
+            return [
+                (_subscription(row._mapping), row.head_due_at) for row in connection.execute(query)
+            ]
+
+    def due(self, subscription: str, now: float, limit: int) -> list[Due]:
+        """The pending rows of ``subscription`` in the order they were queued, with their
+        events, up to the first that is not due by ``now``; at most ``limit``."""
         o, e, m, k = webhook_outbox.c, events.c, messages.c, links.c
         query = (
             select(webhook_outbox, *_EVENT_FIELDS)
@@ -211,18 +227,19 @@ class Webhooks:
                 .outerjoin(messages, m.id == e.message)
                 .outerjoin(links, and_(k.message == e.message, k.idx == e.link))
             )
-            .where(o.state == OutboxState.PENDING, o.due_at <= now)
+            .where(o.subscription == subscription, o.state == OutboxState.PENDING)
             .order_by(o.id)
             .limit(limit)
         )
-        skipped = list(skip)
-        if skipped:
-            query = query.where(o.subscription.not_in(skipped))
         with self._db.connect() as connection:
-            return [_due(row._mapping) for row in connection.execute(query)]
+            rows = [_due(row._mapping) for row in connection.execute(query)]
+        ready = next((n for n, row in enumerate(rows) if row.due_at > now), len(rows))
+        return rows[:ready]
 
-    def delivered(self, row: int, payload: str, now: float) -> None:
-        self._settle(row, state=OutboxState.DELIVERED, payload=payload, delivered_at=now)
+    def delivered(self, row: int) -> None:
+        """The receiver took it: the row goes."""
+        with self._db.begin() as connection:
+            connection.execute(delete(webhook_outbox).where(webhook_outbox.c.id == row))
 
     def retry(self, row: int, payload: str, due_at: float, error: str) -> None:
         self._settle(row, payload=payload, due_at=due_at, last_error=error)
@@ -242,15 +259,6 @@ class Webhooks:
                 o.created_at < created_before,
             )
             .values(state=OutboxState.FAILED, last_error=error)
-        )
-        with self._db.begin() as connection:
-            return int(connection.execute(query).rowcount)
-
-    def prune(self, delivered_before: float) -> int:
-        """Forget delivered rows older than ``delivered_before``; how many."""
-        o = webhook_outbox.c
-        query = delete(webhook_outbox).where(
-            o.state == OutboxState.DELIVERED, o.delivered_at < delivered_before
         )
         with self._db.begin() as connection:
             return int(connection.execute(query).rowcount)
@@ -303,7 +311,7 @@ def enqueue_loaded(cursor: Any, batch: Sequence[Event], now: float, *, postgres:
         mark = "%s" if postgres else "?"
         marks = ", ".join([mark] * len(_OUTBOX_COLUMNS))
         cursor.executemany(
-            f"INSERT INTO webhook_outbox ({', '.join(_OUTBOX_COLUMNS)}) VALUES ({marks}) "  # noqa: S608
+            f"INSERT INTO webhook_outbox ({', '.join(_OUTBOX_COLUMNS)}) VALUES ({marks}) "
             "ON CONFLICT (subscription, event) DO NOTHING",
             rows,
         )
@@ -397,6 +405,7 @@ def _due(row: Any) -> Due:
         type=row["type"],
         attempts=row["attempts"],
         created_at=row["created_at"],
+        due_at=row["due_at"],
         payload=row["payload"],
         event=None if row["e_id"] is None else _stored_event(row),
     )

@@ -1,12 +1,13 @@
 """The dispatcher: delivers the outbox on threads of its own, off the tracker's path.
 
-A pass takes the rows due (oldest first) and hands each subscription's rows, in order, to
-a worker of a small pool. A subscription's rows go one at a time; at the first failure its
-worker stops, the row is set to try again after the policy's backoff and the subscription
-rests until then (rows of a down endpoint are not tried one by one). So a dead or hanging
-endpoint costs one worker for one timeout and holds back only its own rows; the others'
-go on. Delivery is at least once: a row is marked delivered after the receiver's 2xx, so a
-crash in between sends it again, under the same ``webhook-id``.
+Each pass looks at every subscription's head (its oldest pending row) and hands each
+subscription that is due, and not already being served, to a worker of a small pool. A
+worker sends that subscription's rows one at a time, in order; at the first failure it
+stops, and the row waits for its retry (exponential backoff with jitter, see
+``retries.py``) with the rows behind it. So a down endpoint is tried once per backoff, not
+once per row; a dead or hanging one costs one worker for at most one timeout, and holds
+back only its own rows. Delivery is at least once: a row is deleted after the receiver's
+2xx, so a crash in between sends it again, under the same ``webhook-id``.
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 
 from inkling.errors import StoreError
-from inkling.store.webhooks import KEEP_DELIVERED_SECONDS, Due, Subscription, Webhooks
+from inkling.store.webhooks import Due, Subscription, Webhooks
 from inkling.webhooks.payloads import due_body
 from inkling.webhooks.retries import RetryPolicy
 from inkling.webhooks.sending import Sender
@@ -27,9 +27,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_POLL_SECONDS = 0.5
 DEFAULT_WORKERS = 4
-#: Rows a pass takes at most; a busy subscription's next rows come in the next pass.
+#: Rows a worker takes at a time; the next ones come in the next pass.
 DEFAULT_BATCH = 200
-PRUNE_SECONDS = 3600.0
 
 
 class Dispatcher:
@@ -56,9 +55,6 @@ class Dispatcher:
         self._thread = threading.Thread(target=self._run, name="inkling-webhooks", daemon=True)
         self._lock = threading.Lock()
         self._busy: set[str] = set()
-        self._resting: dict[str, float] = {}  # subscription -> when to try it again
-        self._failures: dict[str, int] = defaultdict(int)  # in a row, per subscription
-        self._pruned = 0.0
 
     def start(self) -> None:
         self._thread.start()
@@ -77,9 +73,9 @@ class Dispatcher:
         self._wake.set()
 
     def run_once(self) -> int:
-        """One pass, waiting for its deliveries (tests and benchmarks); rows handed out."""
-        handed = self._pass(wait=True)
-        return handed
+        """One pass, waiting for its deliveries (tests and benchmarks); the subscriptions
+        served."""
+        return self._pass(wait=True)
 
     # -- on the dispatcher's thread --------------------------------------------------------
 
@@ -87,7 +83,6 @@ class Dispatcher:
         while not self._stop.is_set():
             try:
                 self._pass(wait=False)
-                self._prune()
             except StoreError as exc:
                 log.warning("webhooks: cannot read the outbox: %s", exc)
             except Exception:  # a bug here must not stop delivery for good
@@ -97,32 +92,23 @@ class Dispatcher:
 
     def _pass(self, *, wait: bool) -> int:
         now = time.time()
-        with self._lock:
-            self._resting = {s: t for s, t in self._resting.items() if t > now}
-            skip = self._busy | set(self._resting)
-        due = self._webhooks.due(now, self._batch, skip)
-        if not due:
-            return 0
-        subscriptions = {s.id: s for s in self._webhooks.subscriptions()}
-        groups: dict[str, list[Due]] = defaultdict(list)
-        for row in due:
-            groups[row.subscription].append(row)
         futures = []
-        for ident, rows in groups.items():
-            subscription = subscriptions.get(ident)
-            if subscription is None:
-                continue  # removed meanwhile: its rows went with it
+        for subscription, head in self._webhooks.heads():
+            if head is None or head > now:
+                continue  # nothing pending, or resting until its retry
             with self._lock:
-                self._busy.add(ident)
-            futures.append(self._pool.submit(self._deliver_all, subscription, rows))
+                if subscription.id in self._busy:
+                    continue
+                self._busy.add(subscription.id)
+            futures.append(self._pool.submit(self._deliver_all, subscription))
         if wait:
             for future in futures:
                 future.result()
-        return len(due)
+        return len(futures)
 
-    def _deliver_all(self, subscription: Subscription, rows: list[Due]) -> None:
+    def _deliver_all(self, subscription: Subscription) -> None:
         try:
-            for row in rows:
+            for row in self._webhooks.due(subscription.id, time.time(), self._batch):
                 if self._stop.is_set() or not self._deliver(subscription, row):
                     break
         except StoreError as exc:
@@ -134,36 +120,25 @@ class Dispatcher:
     def _deliver(self, subscription: Subscription, row: Due) -> bool:
         """Send one row and record the outcome; whether it was delivered."""
         body = due_body(row)
+        sent_at = time.time()
         answer = self._sender.send(
-            subscription.url, subscription.secret, row.event_id, body, time.time()
+            subscription.url, subscription.secret, row.event_id, body, sent_at
         )
-        now = time.time()
         if answer.ok:
-            self._webhooks.delivered(row.row, body, now)
-            self._failures.pop(subscription.id, None)
+            self._webhooks.delivered(row.row)
             return True
-        error = answer.describe()
-        if self._policy.expired(row.created_at, now):
-            self._webhooks.give_up(row.row, body, error)
-        else:
-            self._failures[subscription.id] += 1
-            wait = self._policy.delay(max(self._failures[subscription.id], row.attempts + 1))
-            self._webhooks.retry(row.row, body, now + wait, error)
-            with self._lock:
-                self._resting[subscription.id] = now + wait
-        horizon = now - self._policy.horizon
-        given_up = self._webhooks.give_up_older(subscription.id, horizon, error)
-        log.warning(
-            "webhooks: %s did not take %s (%s)%s",
+        now, error = time.time(), answer.describe()
+        if not self._policy.expired(row.created_at, now):
+            self._webhooks.retry(row.row, body, now + self._policy.delay(row.attempts + 1), error)
+            log.warning("webhooks: %s did not take %s (%s)", subscription.url, row.event_id, error)
+            return False
+        self._webhooks.give_up(row.row, body, error)
+        older = self._webhooks.give_up_older(subscription.id, now - self._policy.horizon, error)
+        log.error(
+            "webhooks: gave up on %d event(s) for %s after %.0f s (%s)",
+            older + 1,
             subscription.url,
-            row.event_id,
+            self._policy.horizon,
             error,
-            f"; gave up on {given_up} older event(s)" if given_up else "",
         )
         return False
-
-    def _prune(self) -> None:
-        now = time.time()
-        if now - self._pruned >= PRUNE_SECONDS:
-            self._pruned = now
-            self._webhooks.prune(now - KEEP_DELIVERED_SECONDS)

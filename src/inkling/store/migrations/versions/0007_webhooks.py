@@ -48,10 +48,9 @@ def upgrade() -> None:
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("payload", sa.Text),
         sa.Column("last_error", sa.Text),
-        sa.Column("delivered_at", sa.Float),
         sa.UniqueConstraint("subscription", "event", name="uq_webhook_outbox_subscription_event"),
     )
-    op.create_index("ix_webhook_outbox_due", "webhook_outbox", ["state", "due_at"])
+    op.create_index("ix_webhook_outbox_queue", "webhook_outbox", ["subscription", "state", "id"])
     op.create_index(
         "ix_events_signals_ts",
         "events",
