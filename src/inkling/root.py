@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from inkling.classify import Classifier
     from inkling.inbound.isolation import IsolatedParser
+    from inkling.playbook.teams import TeamBook
     from inkling.providers import Importer, ReceiverOptions
     from inkling.relay import Outbound, RelayOptions
     from inkling.server import Companion, Node
@@ -54,10 +55,40 @@ def open_services(settings: Settings) -> Services:
     url = settings.database_url or data_dir.sqlite_url
     return Services(
         data_dir=data_dir,
-        store=Store(url),
+        store=_store(settings, url),
         codec=TokenCodec.for_key_file(data_dir.keys),
         base_url=settings.base_url,
     )
+
+
+def _store(settings: Settings, url: str) -> Store:
+    pattern = settings.ticket_subject_pattern
+    return Store(url) if pattern is None else Store(url, subject_ticket=pattern or None)
+
+
+def team_book(settings: Settings) -> TeamBook:
+    """Every configured team's clock and thresholds (``[playbook]`` under each team's own
+    overrides). Raises ConfigError naming the team whose clock is wrong."""
+    from inkling.playbook.calendar import BusinessCalendar
+    from inkling.playbook.teams import Team, TeamBook, Thresholds
+
+    defaults = settings.playbook.model_dump()
+    teams = {}
+    for name, given in settings.teams.items():
+        try:
+            calendar = BusinessCalendar(
+                timezone=given.timezone,
+                workdays=given.workdays,
+                hours=given.hours,
+                holidays=given.holidays,
+            )
+        except ValueError as exc:
+            raise ConfigError(f"bad setting teams.{name} in inkling.toml: {exc}") from exc
+        own = {k: v for k, v in given.playbook.model_dump().items() if v is not None}
+        teams[name] = Team(name, calendar, Thresholds(**(defaults | own)))
+    if "default" not in teams:
+        teams["default"] = Team("default", thresholds=Thresholds(**defaults))
+    return TeamBook(teams)
 
 
 def local_base_url_warning(settings: Settings) -> str | None:
@@ -139,12 +170,13 @@ def api(settings: Settings, services: Services, shared: Outbound | None = None) 
         keys=ApiKeys(services.data_dir.users),
         outbound=shared or outbound(settings, services),
         options=ApiOptions(max_message_bytes=settings.max_message_bytes),
-        stream=lambda auth: stream_router(Webhooks(services.store.database), auth),
-        events=lambda auth: _events_router(settings, services, auth),
         integrations=integrations_router(
             integration_options(settings),
             lambda data: services.store.tickets.upsert(parse_ticket(data)),
         ),
+        teams=team_book(settings),
+        stream=lambda auth: stream_router(Webhooks(services.store.database), auth),
+        events=lambda auth: _events_router(settings, services, auth),
     )
 
 

@@ -23,6 +23,7 @@ from inkling.api.compose import NewMessage
 from inkling.api.intake import JSON, MIME, outgoing, read_body
 from inkling.api.keys import ApiKeys
 from inkling.api.sending import Prepared, SendFailed, Sending, Sent
+from inkling.api.tickets import tickets_router
 from inkling.classify.signatures import UserAgents
 from inkling.errors import (
     AmbiguousMessage,
@@ -31,8 +32,10 @@ from inkling.errors import (
     StoreUnavailable,
     UnknownMessage,
 )
+from inkling.playbook.teams import TeamBook
 from inkling.relay import NO_UPSTREAM, Copy, Outbound
 from inkling.signals.reading import read_message
+from inkling.signals.search import read_thread
 from inkling.store import Store
 
 log = logging.getLogger(__name__)
@@ -109,6 +112,7 @@ def build_api(
     options: ApiOptions,
     stream: Callable[[Callable[..., str]], APIRouter] = lambda auth: APIRouter(),
     events: Callable[[Callable[..., str]], APIRouter] = lambda auth: APIRouter(),
+    teams: TeamBook | None = None,
     integrations: APIRouter | None = None,
 ) -> FastAPI:
     """The API over ``store``, sending through ``outbound`` (shared with the relay).
@@ -153,8 +157,8 @@ def build_api(
             return read_message(store, message, limit=limit, user_agents=user_agents).as_json()
         except UnknownMessage as exc:
             raise HTTPException(404, str(exc)) from exc
-        except AmbiguousMessage as exc:  # sent as one copy per recipient: ask for one by id
-            raise HTTPException(409, str(exc)) from exc
+        except AmbiguousMessage:  # one copy per recipient: the thread, side by side
+            return read_thread(store, message).as_json()
 
     @api.post(
         "/api/v1/messages",
@@ -190,6 +194,7 @@ def build_api(
 
     api.include_router(stream(user))
     api.include_router(events(user))  # events import and providers' webhooks (api/providers.py)
+    api.include_router(tickets_router(store, teams or TeamBook(), user))
     api.include_router(integrations or APIRouter())  # helpdesks' webhooks: api/integrations.py
     return api
 

@@ -62,11 +62,10 @@ def build_queue(
     """The queue at ``at`` (default now), for one team or all; ``include_all`` keeps the
     tickets whose action is ``none``."""
     when = time.time() if at is None else at
-    open_tickets = [t for t in store.tickets.open_at(when) if _in_team(t, team, teams)]
-    threads = store.tickets.latest_threads([t.id for t in open_tickets], when)
     items = []
-    for ticket in open_tickets:
-        thread = threads.get(ticket.id)
+    for ticket, thread in store.tickets.open_threads(when):
+        if not _in_team(ticket, team, teams):
+            continue
         found = recommendation_for(ticket, thread, teams, when)
         if found.action is Action.NONE and not include_all:
             continue

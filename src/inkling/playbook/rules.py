@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from inkling.model import Priority, Ticket
@@ -55,8 +56,7 @@ class Situation:
 
     @property
     def today(self) -> date:
-        zone = ZoneInfo(self.team.calendar.timezone)
-        return datetime.fromtimestamp(self.at, UTC).astimezone(zone).date()
+        return local_date(self.team.calendar.timezone, self.at)
 
     def later(self, start: float, *, hours: float = 0, days: float = 0) -> float:
         calendar = self.team.calendar
@@ -70,6 +70,12 @@ class Situation:
 
 
 Rule = Callable[[Situation], Recommendation | None]
+
+
+@lru_cache(maxsize=256)
+def local_date(zone: str, at: float) -> date:
+    """The date at ``at`` in ``zone`` (cached: a queue asks it once per ticket)."""
+    return datetime.fromtimestamp(at, UTC).astimezone(ZoneInfo(zone)).date()
 
 
 def recommend(ticket: Ticket, team: Team, signs: Signs | None, at: float) -> Recommendation:

@@ -21,7 +21,7 @@ from datetime import date
 from enum import StrEnum
 
 from inkling.model import Agent, Event, EventKind, MessageRecord, Verdict
-from inkling.store import LastHit, Thread
+from inkling.store import LastHit, Signal, Thread
 
 #: Opens by a person closer together than this are one occasion (a mail looked at, closed
 #: and looked at again a minute later was read once).
@@ -100,7 +100,11 @@ def thread_of(copies: Sequence[MessageRecord], events: Sequence[Event]) -> Threa
     """A thread from all the events of its copies (a reading has them all): the signal
     events, and the latest hit that was not a person's."""
     ordered = sorted(events, key=lambda e: e.ts)
-    signals = [e for e in ordered if e.verdict == Verdict.HUMAN or not e.is_hit]
+    signals = [
+        Signal(e.kind, e.ts, e.verdict, e.details)
+        for e in ordered
+        if e.verdict == Verdict.HUMAN or not e.is_hit
+    ]
     others = [e for e in ordered if e.is_hit and e.verdict != Verdict.HUMAN]
     last = LastHit(others[-1].verdict, others[-1].agent) if others else None
     return Thread(list(copies), signals, last)
@@ -126,11 +130,11 @@ def signs_of(thread: Thread) -> Signs:
     return signs
 
 
-def _is_persons_open(event: Event) -> bool:
+def _is_persons_open(event: Signal) -> bool:
     return event.verdict == Verdict.HUMAN and event.kind in (EventKind.OPEN, EventKind.READ_RECEIPT)
 
 
-def _bounced(signs: Signs, event: Event) -> None:
+def _bounced(signs: Signs, event: Signal) -> None:
     details = event.details
     final = _flag(details.get("final"), default=details.get("class") == "hard")
     if not final:
@@ -145,7 +149,7 @@ def _bounced(signs: Signs, event: Event) -> None:
     )
 
 
-def _away(signs: Signs, event: Event) -> None:
+def _away(signs: Signs, event: Signal) -> None:
     until = event.details.get("until")
     if not until:
         return

@@ -1,7 +1,7 @@
 """Persistence: the only package that speaks SQL.
 
 :class:`Store` is one database with its parts: ``messages`` (sent copies and their links)
-and ``events`` (events, verdict history, the journal's load progress). Tables are
+``events`` (events, verdict history, the journal's load progress) and ``tickets``. Tables are
 SQLAlchemy Core (``schema.py``), migrated by Alembic on first use (``engine.py``).
 """
 
@@ -11,7 +11,8 @@ from inkling.store.deliveries import Claim, ClaimState, Deliveries
 from inkling.store.engine import Database
 from inkling.store.events import EventLoader, Events, SegmentProgress
 from inkling.store.imports import Imports
-from inkling.store.messages import Messages
+from inkling.store.messages import SUBJECT_TICKET, Messages, Search
+from inkling.store.tickets import LastHit, Signal, Thread, Tickets
 
 
 class Store:
@@ -21,9 +22,11 @@ class Store:
     it is behind. Every error is a :class:`inkling.errors.StoreError`.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, subject_ticket: str | None = SUBJECT_TICKET) -> None:
         self.database = Database(url)
-        self.messages = Messages(self.database)
+        self.messages = Messages(self.database, subject_ticket=subject_ticket)
+        #: Helpdesk tickets, their contacts, and what the triage queue reads.
+        self.tickets = Tickets(self.database)
         self.events = Events(self.database)
         #: Claims on copies being delivered (the relay and the sending API).
         self.deliveries = Deliveries(self.database)
@@ -45,7 +48,12 @@ __all__ = [
     "Deliveries",
     "EventLoader",
     "Events",
+    "LastHit",
     "Messages",
+    "Search",
     "SegmentProgress",
+    "Signal",
     "Store",
+    "Thread",
+    "Tickets",
 ]

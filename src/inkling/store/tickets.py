@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
 
@@ -19,7 +19,9 @@ from inkling.errors import UnknownTicket
 from inkling.model import (
     HIT_KINDS,
     Agent,
-    Event,
+    EventKind,
+    InklingId,
+    MessageIdHeader,
     MessageRecord,
     Priority,
     Status,
@@ -28,16 +30,20 @@ from inkling.model import (
     agent_or_none,
 )
 from inkling.store.engine import Database
-from inkling.store.events import _event
 from inkling.store.messages import _record
 from inkling.store.schema import (
     SIGNALS_WHERE,
     contacts,
-    events,
     messages,
     ticket_messages,
     tickets,
 )
+
+# Vocabulary words as read from a row, by dictionary: calling an enum costs ten times more.
+_KINDS = {k.value: k for k in EventKind}
+_VERDICTS = {v.value: v for v in Verdict}
+_PRIORITIES = {p.value: p for p in Priority}
+_STATUSES = {s.value: s for s in Status}
 
 #: Rows asked for in one ``IN (...)``: well under every backend's parameter limit.
 CHUNK = 5000
@@ -52,13 +58,22 @@ class LastHit:
     agent: Agent | None
 
 
+class Signal(NamedTuple):
+    """An event as the queue reads it: a person's hit, or a mail that came back."""
+
+    kind: EventKind
+    ts: float
+    verdict: Verdict
+    details: dict[str, Any]
+
+
 @dataclass(slots=True)
 class Thread:
     """The copies of one sent message (one Message-ID) and what came back on them up to a
     time: every signal event (people's hits and returned mail), and the latest other hit."""
 
     copies: list[MessageRecord]
-    signals: list[Event]
+    signals: list[Signal]
     last_other_hit: LastHit | None
 
     @property
@@ -115,26 +130,25 @@ class Tickets:
         """For each ticket, its latest outbound message sent by ``at`` (all its copies),
         with the signals recorded on it by ``at``. Tickets with no message are left out."""
         with self._db.connect() as connection:
-            latest = _latest_copies(connection, ticket_ids, at)
-            copy_ids = [c.id for copies in latest.values() for c in copies]
-            signals = _signals(connection, copy_ids, at)
-            others = _last_other_hits(connection, copy_ids, at)
-        threads = {}
-        for ticket, copies in latest.items():
-            ids = [c.id for c in copies]
-            found = sorted((e for i in ids for e in signals.get(i, ())), key=lambda e: e.ts)
-            last = _latest_of([others[i] for i in ids if i in others])
-            threads[ticket] = Thread(copies, found, last)
-        return threads
+            raw = _Raw(connection)
+            latest = _latest_copies(raw, ticket_ids, at)
+            return _threads(raw, latest, at)
+
+    def open_threads(self, at: float) -> list[tuple[Ticket, Thread | None]]:
+        """Every ticket open and created by ``at``, with its latest thread (None when
+        nothing was sent on it by ``at``): what the triage queue reads, in few queries."""
+        with self._db.connect() as connection:
+            raw = _Raw(connection)
+            found = [_queue_ticket(row) for row in raw.rows(_OPEN_TICKETS, at)]
+            latest = _latest_copies(raw, None, at)
+            threads = _threads(raw, latest, at)
+        return [(ticket, threads.get(ticket.id)) for ticket in found]
 
     def thread(self, copies: Sequence[MessageRecord], at: float) -> Thread:
         """One message's copies with their signals up to ``at``."""
-        ids = [c.id for c in copies]
         with self._db.connect() as connection:
-            signals = _signals(connection, ids, at)
-            others = _last_other_hits(connection, ids, at)
-        found = sorted((e for i in ids for e in signals.get(i, ())), key=lambda e: e.ts)
-        return Thread(list(copies), found, _latest_of([others[i] for i in ids if i in others]))
+            threads = _threads(_Raw(connection), {"": list(copies)}, at)
+        return threads.get("") or Thread(list(copies), [], None)
 
     def requester_tickets(self, address: str) -> list[Ticket]:
         with self._db.connect() as connection:
@@ -223,94 +237,165 @@ def _ticket(row: Any, message_ids: list[str]) -> Ticket:
     )
 
 
+class _Raw:
+    """The driver's own cursor on a SQLAlchemy connection: the queue reads tens of
+    thousands of rows, and the driver's tuples cost a fraction of SQLAlchemy's rows."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._mark = "%s" if connection.dialect.name == "postgresql" else "?"
+
+    def rows(self, sql: str, *params: Any, many: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Rows of ``sql``: ``{marks}`` stands for one mark per item of ``many``, which
+        go after ``params``; ``{mark}`` for one."""
+        text = sql.format(mark=self._mark, marks=", ".join([self._mark] * len(many)))
+        cursor = self._connection.connection.cursor()
+        try:
+            cursor.execute(text, (*params, *many))
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
+
+
+# Every query below is written here in full; only marks (? or %s) are filled in.
+_STILL_OPEN = "t.status NOT IN ('solved', 'closed') AND t.created_at <= {mark}"
+_OPEN_TICKETS = (
+    "SELECT t.id, t.priority, t.status, t.created_at, t.updated_at, t.subject, t.team, "
+    "t.assignee, t.requester, t.solved_at, t.source FROM tickets t WHERE " + _STILL_OPEN
+)
+_COPY_COLUMNS = "m.id, m.message_id, m.sent_at, m.recipient, m.subject, m.untracked"
+_DIRECT = (
+    f"SELECT m.ticket, {_COPY_COLUMNS} FROM messages m JOIN tickets t ON t.id = m.ticket "
+    f"WHERE m.sent_at <= {{mark}} AND {_STILL_OPEN}"
+)
+_NAMED = (
+    f"SELECT n.ticket, {_COPY_COLUMNS} FROM ticket_messages n "
+    "JOIN tickets t ON t.id = n.ticket JOIN messages m ON m.message_id = n.message_id "
+    f"WHERE m.sent_at <= {{mark}} AND {_STILL_OPEN}"
+)
+_DIRECT_OF = (
+    f"SELECT m.ticket, {_COPY_COLUMNS} FROM messages m "
+    "WHERE m.sent_at <= {mark} AND m.ticket IN ({marks})"
+)
+_NAMED_OF = (
+    f"SELECT n.ticket, {_COPY_COLUMNS} FROM ticket_messages n "
+    "JOIN messages m ON m.message_id = n.message_id "
+    "WHERE m.sent_at <= {mark} AND n.ticket IN ({marks})"
+)
+_SIGNALS = (
+    "SELECT message, kind, ts, verdict, details FROM events "
+    f"WHERE ts <= {{mark}} AND message IN ({{marks}}) AND ({SIGNALS_WHERE})"
+)
+# One step back along ix_events_message_ts per copy, not a scan of its machine fetches.
+_LAST_OTHER = (
+    "SELECT m.id, (SELECT e.verdict || ' ' || COALESCE(e.agent, '') || ' ' || "
+    "CAST(e.ts AS TEXT) FROM events e WHERE e.message = m.id AND e.ts <= {mark} "
+    "AND e.kind IN ('open', 'click') AND e.verdict <> 'human' ORDER BY e.ts DESC LIMIT 1) "
+    "FROM messages m WHERE m.id IN ({marks})"
+)
+
+
+def _queue_ticket(row: tuple[Any, ...]) -> Ticket:
+    ident, priority, status, created, updated, subject, team, assignee, requester = row[:9]
+    return Ticket(
+        id=ident,
+        priority=_PRIORITIES[priority],
+        status=_STATUSES[status],
+        created_at=created,
+        updated_at=updated,
+        subject=subject,
+        team=team,
+        assignee=assignee,
+        requester=requester,
+        solved_at=row[9],
+        source=row[10],
+    )
+
+
 def _latest_copies(
-    connection: Connection, ticket_ids: Sequence[str], at: float
+    raw: _Raw, ticket_ids: Sequence[str] | None, at: float
 ) -> dict[str, list[MessageRecord]]:
-    """Each ticket's copies, by either route, sent by ``at``; then only the latest
-    Message-ID's copies."""
-    by_ticket: dict[str, dict[str, MessageRecord]] = {}
-    for chunk in _chunks(ticket_ids):
-        direct = select(messages, messages.c.ticket.label("owner")).where(
-            messages.c.ticket.in_(chunk), messages.c.sent_at <= at
-        )
-        named = (
-            select(messages, ticket_messages.c.ticket.label("owner"))
-            .join(ticket_messages, ticket_messages.c.message_id == messages.c.message_id)
-            .where(ticket_messages.c.ticket.in_(chunk), messages.c.sent_at <= at)
-        )
-        for query in (direct, named):
-            for row in connection.execute(query):
-                by_ticket.setdefault(row.owner, {})[row.id] = _record(row._mapping)
-    return {ticket: _latest_message(list(copies.values())) for ticket, copies in by_ticket.items()}
+    """Each ticket's copies, by either route, sent by ``at`` (of every open ticket when
+    ``ticket_ids`` is None); then only the latest Message-ID's copies."""
+    rows: list[tuple[Any, ...]] = []
+    if ticket_ids is None:
+        rows += raw.rows(_DIRECT, at, at) + raw.rows(_NAMED, at, at)
+    else:
+        for chunk in _chunks(ticket_ids):
+            rows += raw.rows(_DIRECT_OF, at, many=chunk) + raw.rows(_NAMED_OF, at, many=chunk)
+    by_ticket: dict[str, dict[str, tuple[Any, ...]]] = {}
+    for row in rows:
+        by_ticket.setdefault(row[0], {})[row[1]] = row
+    return {ticket: _latest_message(list(found.values())) for ticket, found in by_ticket.items()}
 
 
-def _latest_message(copies: list[MessageRecord]) -> list[MessageRecord]:
+def _latest_message(rows: list[tuple[Any, ...]]) -> list[MessageRecord]:
     sent: dict[str, int] = {}
-    for copy in copies:
-        sent[copy.message_id] = min(sent.get(copy.message_id, copy.sent_at), copy.sent_at)
+    for row in rows:
+        sent[row[2]] = min(sent.get(row[2], row[3]), row[3])
     latest = max(sent, key=lambda m: (sent[m], m))
-    return sorted((c for c in copies if c.message_id == latest), key=lambda c: c.id)
+    return [_copy(row) for row in sorted(rows, key=lambda r: r[1]) if row[2] == latest]
 
 
-def _signals(connection: Connection, copy_ids: Sequence[str], at: float) -> dict[str, list[Event]]:
-    """People's hits and returned mail on these copies by ``at``, by copy (the partial
-    index ``ix_events_signals`` serves exactly this condition)."""
-    found: dict[str, list[Event]] = {}
+def _copy(row: tuple[Any, ...]) -> MessageRecord:
+    owner, ident, message_id, sent_at, recipient, subject, untracked = row
+    return MessageRecord(
+        id=InklingId(ident),
+        message_id=MessageIdHeader(message_id),
+        workflow=None,
+        ticket=owner,
+        subject=subject,
+        sent_at=sent_at,
+        links_total=0,
+        recipient=recipient,
+        untracked=untracked,
+    )
+
+
+def _threads(raw: _Raw, latest: dict[str, list[MessageRecord]], at: float) -> dict[str, Thread]:
+    copy_ids = [c.id for copies in latest.values() for c in copies]
+    signals = _signals(raw, copy_ids, at)
+    others = _last_other_hits(raw, copy_ids, at)
+    threads = {}
+    for ticket, copies in latest.items():
+        if len(copies) == 1:
+            found = signals.get(copies[0].id, [])
+        else:
+            found = sorted((e for c in copies for e in signals.get(c.id, ())), key=_by_time)
+        last = _latest_of([others[c.id] for c in copies if c.id in others])
+        threads[ticket] = Thread(copies, found, last)
+    return threads
+
+
+def _by_time(signal: Signal) -> float:
+    return signal.ts
+
+
+def _signals(raw: _Raw, copy_ids: Sequence[str], at: float) -> dict[str, list[Signal]]:
+    """People's hits and returned mail on these copies by ``at``, by copy, oldest first
+    (the partial index ``ix_events_signals`` serves exactly this condition)."""
+    found: dict[str, list[Signal]] = {}
     for chunk in _chunks(copy_ids):
-        query = (
-            select(events)
-            .where(events.c.message.in_(chunk), events.c.ts <= at)
-            .where(_signal_condition())
-            .order_by(events.c.message, events.c.ts)
-        )
-        for row in connection.execute(query):
-            found.setdefault(row.message, []).append(_event(row._mapping))
+        for message, kind, ts, verdict, details in raw.rows(_SIGNALS, at, many=chunk):
+            parsed = json.loads(details) if details != "{}" else {}
+            found.setdefault(message, []).append(
+                Signal(_KINDS[kind], ts, _VERDICTS[verdict], parsed)
+            )
+    for listed in found.values():
+        listed.sort(key=_by_time)
     return found
 
 
-def _signal_condition() -> Any:
-    from sqlalchemy import text
-
-    return text(f"({SIGNALS_WHERE})")
-
-
 def _last_other_hits(
-    connection: Connection, copy_ids: Sequence[str], at: float
+    raw: _Raw, copy_ids: Sequence[str], at: float
 ) -> dict[str, tuple[float, LastHit]]:
-    """For each copy, its latest open or click by ``at`` not judged a person's: one step
-    back along ``ix_events_message_ts`` per copy, not a scan of its machine fetches."""
-    latest = (
-        select(events.c.ts, events.c.verdict, events.c.agent)
-        .where(
-            events.c.message == messages.c.id,
-            events.c.ts <= at,
-            events.c.kind.in_(_HITS),
-            events.c.verdict != Verdict.HUMAN.value,
-        )
-        .order_by(events.c.ts.desc())
-        .limit(1)
-        .correlate(messages)
-    )
-    sub = latest.subquery().lateral() if connection.dialect.name == "postgresql" else None
+    """For each copy, its latest open or click by ``at`` not judged a person's."""
     found: dict[str, tuple[float, LastHit]] = {}
     for chunk in _chunks(copy_ids):
-        if sub is not None:
-            query = (
-                select(messages.c.id, sub.c.ts, sub.c.verdict, sub.c.agent)
-                .select_from(messages.join(sub, sub.c.ts.is_not(None)))
-                .where(messages.c.id.in_(chunk))
-            )
-        else:
-            query = select(
-                messages.c.id,
-                latest.with_only_columns(events.c.ts).scalar_subquery().label("ts"),
-                latest.with_only_columns(events.c.verdict).scalar_subquery().label("verdict"),
-                latest.with_only_columns(events.c.agent).scalar_subquery().label("agent"),
-            ).where(messages.c.id.in_(chunk))
-        for row in connection.execute(query):
-            if row.ts is not None:
-                hit = LastHit(Verdict(row.verdict), agent_or_none(row.agent))
-                found[row.id] = (row.ts, hit)
+        for ident, latest in raw.rows(_LAST_OTHER, at, many=chunk):
+            if latest:
+                verdict, agent, ts = latest.split(" ")
+                found[ident] = (float(ts), LastHit(_VERDICTS[verdict], agent_or_none(agent)))
     return found
 
 

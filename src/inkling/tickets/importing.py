@@ -61,7 +61,7 @@ def _parsed(lines: Iterable[bytes], result: ImportResult) -> Iterator[Ticket]:
 
 def _json(raw: bytes) -> object:
     try:
-        return json.loads(raw)
+        return json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise TicketError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except json.JSONDecodeError as exc:
