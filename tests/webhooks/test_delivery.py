@@ -5,6 +5,7 @@ slows no other."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 
@@ -165,3 +166,17 @@ def test_payload_bodies_are_json(
     (got,) = receiver.wait_for(1)
     assert got.headers["content-type"] == "application/json"
     assert json.loads(got.body)["data"]["link"] == {"index": 0, "url": None}
+
+
+def test_a_database_that_is_away_is_said_once_and_waited_for(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    away = Store(f"postgresql+psycopg://postgres@127.0.0.1:{dead_port()}/inkling")
+    waiting = Dispatcher(Webhooks(away.database), poll=0.01)
+    with caplog.at_level(logging.WARNING, logger="inkling.webhooks.dispatcher"):
+        waiting.start()
+        time.sleep(0.3)
+        waiting.stop()
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1 and said[0].startswith("webhooks: cannot read the outbox")
+    away.close()

@@ -97,6 +97,6 @@ def test(
     if subscription is None:
         fail(f"no webhook subscription {ident!r}; see inkling webhooks list")
     answer = send_test(subscription)
-    print(answer.describe())
+    print(printable(answer.describe()))
     if not answer.ok:
         fail(f"{printable(subscription.url)} did not accept the test event")

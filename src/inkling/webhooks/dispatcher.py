@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_POLL_SECONDS = 0.5
 DEFAULT_WORKERS = 4
+#: How often to look again while the database does not answer (said once in the log).
+AWAY_SECONDS = 5.0
 #: Rows a worker takes at a time; the next ones come in the next pass.
 DEFAULT_BATCH = 200
 
@@ -80,14 +82,21 @@ class Dispatcher:
     # -- on the dispatcher's thread --------------------------------------------------------
 
     def _run(self) -> None:
+        away = False  # the database did not answer the last pass
         while not self._stop.is_set():
             try:
                 self._pass(wait=False)
             except StoreError as exc:
-                log.warning("webhooks: cannot read the outbox: %s", exc)
+                if not away:
+                    log.warning("webhooks: cannot read the outbox (trying again): %s", exc)
+                away = True
             except Exception:  # a bug here must not stop delivery for good
                 log.exception("webhooks: the dispatcher failed; trying again")
-            self._wake.wait(self._poll)
+            else:
+                if away:
+                    log.info("webhooks: the outbox can be read again")
+                away = False
+            self._wake.wait(max(self._poll, AWAY_SECONDS) if away else self._poll)
             self._wake.clear()
 
     def _pass(self, *, wait: bool) -> int:
