@@ -52,7 +52,8 @@ def _day(store: Store, classifier: Classifier) -> ImportResult:
             {"type": "open", "message": "<a1@help.example>", "ts": "2026-12-04T15:00:09Z",
              "ip": APPLE_PROXY, "ua": "Mozilla/5.0"},
             {"type": "click", "message": "a1@help.example", "ts": "2026-12-04T17:30:00Z",
-             "url": "https://help.example/articles/refunds", "ip": PERSON, "ua": CHROME},
+             "url": "https://help.example/articles/refunds", "ip": PERSON, "ua": CHROME,
+             "helpdesk_event": "zd-881"},
             {"type": "reply", "message": "<a1@help.example>", "ts": "2026-12-04T18:00:00Z"},
             {"type": "autoreply", "message": "<a1@help.example>", "ts": 1796400000,
              "until": "2026-12-14"},
@@ -80,7 +81,10 @@ def test_a_day_of_mail_is_recorded_and_judged_as_live_hits(
     assert (clicked.verdict, clicked.link, clicked.sent_at) == (Verdict.HUMAN, 0, copy.sent_at)
     assert kinds[EventKind.REPLY].verdict is Verdict.HUMAN
     assert kinds[EventKind.AUTOREPLY].details["until"] == "2026-12-14"
-    assert json.loads(clicked.details["raw"])["url"] == SENT["links"][0]
+    # a line with keys of its own is kept whole beside the event (its address truncated)
+    assert json.loads(clicked.details["raw"])["helpdesk_event"] == "zd-881"
+    assert json.loads(clicked.details["raw"])["ip"] == "81.2.69.0"
+    assert "raw" not in opened.details and opened.details["source"] == "inkling"
 
 
 def test_no_whole_address_is_stored_anywhere(store: Store, classifier: Classifier) -> None:

@@ -166,18 +166,28 @@ class Importer:
     def _store_copies(
         self, fresh: list[tuple[MessageRecord, Sequence[str]]], result: ImportResult
     ) -> None:
-        try:
-            self._store.messages.register_all(fresh)
-        except DuplicateMessage:  # registered meanwhile by another import: one at a time
-            for copy in fresh:
-                try:
-                    self._store.messages.register_all([copy])
-                except DuplicateMessage:
-                    result.duplicates += 1
-                else:
-                    result.imported += 1
-        else:
-            result.imported += len(fresh)
+        """Register new copies a table at a time; one without a ticket the usual way, which
+        reads a ticket from its subject."""
+        told = [copy for copy in fresh if copy[0].ticket]
+        untold = [copy for copy in fresh if not copy[0].ticket]
+        for group, register in (
+            (told, self._store.imports.register),
+            (untold, self._store.messages.register_all),
+        ):
+            if not group:
+                continue
+            try:
+                register(group)
+            except DuplicateMessage:  # registered meanwhile by another import: one at a time
+                for copy in group:
+                    try:
+                        self._store.messages.register_all([copy])
+                    except DuplicateMessage:
+                        result.duplicates += 1
+                    else:
+                        result.imported += 1
+            else:
+                result.imported += len(group)
 
     # -- events -------------------------------------------------------------------------
 
@@ -232,7 +242,8 @@ class Importer:
     def _event(self, item: _Pending, ident: EventId, links: Sequence[str]) -> Event:
         line, copy = item.line, item.copy
         raw = line.origin.raw if self._keep_full_ip else _without_addresses(line.origin.raw)
-        details = {"source": line.origin.source, "raw": raw} | line.details
+        details = {"source": line.origin.source, "raw": raw} if raw else {"source": "inkling"}
+        details |= line.details
         if line.kind not in HIT_KINDS:
             event = Event(
                 id=ident,

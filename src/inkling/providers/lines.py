@@ -35,6 +35,12 @@ TYPES: dict[str, EventKind | None] = {
     "complaint": EventKind.COMPLAINT,
     "delivered": EventKind.DELIVERED,
 }
+#: The fields of the `inkling` format (DESIGN.md), and the bounce facts a line may give.
+KNOWN_KEYS = frozenset(
+    {"type", "message", "recipient", "ts", "ip", "ua", "method", "headers", "url", "link",
+     "ticket", "subject", "workflow", "links", "until", "disposition", "status", "reason",
+     "class", "final", "owner", "diagnostic"}
+)  # fmt: skip
 MAX_TEXT = 2000
 MAX_LINKS = 1000
 #: The first and last second of the years 1 to 9999.
@@ -57,8 +63,11 @@ class Origin:
 
     @classmethod
     def of_line(cls, data: Mapping[str, Any]) -> Origin:
+        """A line of the `inkling` format, keyed by its canonical JSON (the same whether it
+        came as a line or in an array). Its fields are the event's, so it is kept as
+        ``raw`` only when it carries more (keys of its own, such as a helpdesk's)."""
         canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return cls("inkling", canonical, canonical)
+        return cls("inkling", canonical, canonical if data.keys() - KNOWN_KEYS else "")
 
 
 @dataclass(frozen=True, slots=True)

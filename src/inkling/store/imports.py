@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 
+from inkling.errors import DuplicateMessage, StoreConflict
 from inkling.model import EventId, InklingId, MessageRecord
 from inkling.store.engine import Database
-from inkling.store.messages import _record
+from inkling.store.messages import _record, _row
 from inkling.store.schema import events, links, messages
 
 #: Keys a query names at most (SQLite allows 32,766 parameters; PostgreSQL more).
@@ -53,6 +54,26 @@ class Imports:
             elif key.strip("<>") in by_header:
                 found[key] = _unique(by_header[key.strip("<>")])
         return found
+
+    def register(self, copies: Sequence[tuple[MessageRecord, Sequence[str]]]) -> None:
+        """Store copies and their links in one transaction, all or none, as
+        ``Messages.register_all`` does but a table at a time (one statement for thousands
+        of copies, not two for each); DuplicateMessage if any is registered already."""
+        if not copies:
+            return
+        rows = [_row(record) for record, _ in copies]
+        urls = [
+            {"message": record.id, "idx": i, "url": url}
+            for record, link_urls in copies
+            for i, url in enumerate(link_urls)
+        ]
+        try:
+            with self._db.begin() as connection:
+                connection.execute(insert(messages), rows)
+                if urls:
+                    connection.execute(insert(links), urls)
+        except StoreConflict as exc:
+            raise DuplicateMessage(f"{len(copies)} copies: one is registered already") from exc
 
     def links(self, copies: Iterable[InklingId]) -> dict[InklingId, list[str]]:
         """The tracked links of each copy, by index."""
