@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -160,13 +161,24 @@ def parse(
     files: Annotated[
         list[Path], typer.Argument(metavar="FILE", help="Inbound messages (.eml), one or more.")
     ],
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record",
+            help="Also record each as an event on the message it answers, as the inbound "
+            "MX and IMAP do (recording the same file twice records it once).",
+        ),
+    ] = False,
 ) -> None:
     """Tell bounces, read receipts, auto-replies and replies apart.
 
-    Prints one JSON line per file: {"file", "kind", "in_reply_to", "defects", ...}.
+    Prints one JSON line per file: {"file", "kind", "in_reply_to", "defects", ...}; with
+    --record also "recorded": the Inkling id of the message it answered and the event's
+    id, or null when it answers no message Inkling sent.
     """
     from inkling.inbound import parse_message
 
+    recorder = _file_recorder() if record else None
     unreadable = 0
     out = sys.stdout
     for file in files:
@@ -177,10 +189,43 @@ def parse(
             line: dict[str, object] = {"file": str(file), "error": exc.strerror or str(exc)}
         else:
             line = {"file": str(file), **parse_message(raw).as_json()}
+            if recorder is not None:
+                line["recorded"] = recorder(raw)
         out.write(dumps(line) + "\n")
     out.flush()
     if unreadable:
         raise typer.Exit(1)
+
+
+def _file_recorder() -> Callable[[bytes], dict[str, str] | None]:
+    """Records a saved inbound mail on the copy it answers, dated by its Date header."""
+    from inkling.inbound.recording import InboundRecorder
+    from inkling.root import open_services
+
+    chosen = settings()
+    services = open_services(chosen)
+    recorder = InboundRecorder(services.store, services.codec, chosen.return_domain, via="file")
+
+    def record(raw: bytes) -> dict[str, str] | None:
+        event = recorder.deliver(raw, received_at=_date_of(raw))
+        return {"message": event.message, "event": event.id} if event is not None else None
+
+    return record
+
+
+def _date_of(raw: bytes) -> float | None:
+    """When a saved mail says it was written (its Date header), if it says so sensibly."""
+    from email.parser import BytesHeaderParser
+    from email.utils import parsedate_to_datetime
+
+    date = BytesHeaderParser().parsebytes(raw).get("Date")
+    try:
+        moment = parsedate_to_datetime(str(date)) if date else None
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment is None or moment.tzinfo is None:
+        return None
+    return min(moment.timestamp(), time.time())
 
 
 def read_input(file: Path) -> bytes:

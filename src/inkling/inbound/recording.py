@@ -8,6 +8,7 @@ details (status, reason, disposition, return date) kept beside it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -15,7 +16,16 @@ from collections.abc import Callable, Sequence
 from inkling.inbound.matching import CopyFinder
 from inkling.inbound.model import Bounce, Parsed
 from inkling.inbound.parser import parse_message
-from inkling.model import Agent, Event, EventKind, InklingId, Verdict, new_event_id
+from inkling.model import (
+    EVENT_ID_HEX,
+    Agent,
+    Event,
+    EventId,
+    EventKind,
+    InklingId,
+    Verdict,
+    new_event_id,
+)
 from inkling.store import Store
 from inkling.tokens import TokenCodec
 
@@ -50,10 +60,16 @@ class InboundRecorder:
         self._finder = CopyFinder(store, codec, return_domain)
         self._via = via  # "SMTP" or "IMAP": kept as the event's method
 
-    def deliver(self, raw: bytes, recipients: Sequence[str] = ()) -> Event | None:
+    def deliver(
+        self, raw: bytes, recipients: Sequence[str] = (), *, received_at: float | None = None
+    ) -> Event | None:
         """Record what ``raw`` says about the copy it answers; None if it answers none of
         Inkling's copies (or is nothing Inkling records). Raises only if the store does,
-        so the sender or the poller tries again later."""
+        so the sender or the poller tries again later.
+
+        The event's id comes from the mail's bytes, so the same mail delivered twice (a
+        sender's retry, a file recorded again) is one event. ``received_at`` (default now)
+        is when it arrived."""
         parsed = self._parse(raw)
         kind = _KINDS.get(parsed.kind)
         if kind is None:
@@ -65,9 +81,16 @@ class InboundRecorder:
             return None
         copy, matched_by = found
         event = _event(parsed, kind, copy.id, copy.sent_at, self._via, matched_by)
+        event.id = _id_of(raw)
+        if received_at is not None:
+            event.ts = max(received_at, float(copy.sent_at))
         self._store.events.insert([event])
         log.info("recorded %s on %s (matched by %s)", kind.value, copy.id, matched_by)
         return event
+
+
+def _id_of(raw: bytes) -> EventId:
+    return EventId(hashlib.sha256(raw).hexdigest()[:EVENT_ID_HEX])
 
 
 def _event(
