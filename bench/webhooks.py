@@ -21,12 +21,18 @@ Method
    the events, and for ``down`` the outbox rows pending and failed (every stored event
    should be pending: nothing lost, nothing given up within the horizon).
 
+5. ``store_step``: apart from the servers, the loader's store step
+   (``EventLoader.load``, batches of 1,024 hits, no judge) timed on the process's CPU
+   clock with no subscription and with one to every type (each hit then also writes an
+   outbox row): best of 3 rounds on fresh databases, microseconds per hit, and the ratio.
+   ``--store-only`` measures only this.
+
 One JSON object goes to stdout (progress to stderr): each side's median p99 and req/s over
 its rounds, every round, and ``p99_ratio`` (down / none; 1.0 means no effect) and
 ``rps_ratio``. ``no_loss`` is true when the outbox holds one pending row per stored hit.
 
     .venv/bin/python bench/webhooks.py [--duration 30] [--rounds 2] [--postgres]
-        [--receiver dead|hanging]
+        [--receiver dead|hanging] [--store-only] [--hits 40000]
 """
 
 from __future__ import annotations
@@ -198,6 +204,68 @@ def measure(args: argparse.Namespace, tmp: Path, urls: list[str | None]) -> dict
     }
 
 
+def store_cost(tmp: Path, url: str | None, hits: int, batch: int = 1024) -> dict[str, float]:
+    """CPU microseconds a hit costs the loader's store step (``EventLoader.load``, the
+    judge left out) with no subscription and with one to every type: best of 3 rounds,
+    each on a fresh database."""
+    import time
+
+    from sqlalchemy import text
+
+    from inkling.model import Agent, Event, EventKind, Verdict, new_event_id
+    from inkling.store import SegmentProgress, Store
+    from inkling.store.webhooks import Subscription, Webhooks
+    from inkling.tokens import new_message_id
+
+    messages = [new_message_id() for _ in range(2000)]
+    now = time.time()
+    events = [
+        Event(
+            new_event_id(),
+            messages[n % len(messages)],
+            EventKind.CLICK if n % 5 == 0 else EventKind.OPEN,
+            now + n / 1000,
+            link=0 if n % 5 == 0 else None,
+            ip="203.0.113.0",
+            user_agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/154.0.0.0",
+            evidence={"accept-language": "en-GB,en;q=0.9"},
+            verdict=Verdict.HUMAN,
+            agent=Agent.BROWSER,
+            reasons=["a browser's request"],
+        )
+        for n in range(hits)
+    ]
+    out: dict[str, float] = {}
+    for label, subscribed in (("none", False), ("subscribed", True)):
+        best = float("inf")
+        for round_ in range(3):
+            db = url or f"sqlite:///{tmp / f'store-{label}-{round_}.db'}"
+            store = Store(db)
+            store.database.ensure_schema()
+            if url:  # one PostgreSQL database for every round: emptied first
+                with store.database.engine.begin() as connection:
+                    connection.execute(
+                        text("TRUNCATE events, webhook_outbox, webhook_subscriptions")
+                    )
+            if subscribed:
+                Webhooks(store.database).add(
+                    Subscription("wh_bench", "http://127.0.0.1:9/", ("*",), "whsec_AAAA", now)
+                )
+            loader = store.events.loader()
+            started = time.process_time()
+            for start in range(0, hits, batch):
+                chunk = events[start : start + batch]
+                loader.load(
+                    chunk, [], [SegmentProgress("bench", start + len(chunk), start + len(chunk))]
+                )
+            best = min(best, time.process_time() - started)
+            loader.close()
+            store.close()
+        out[f"{label}_us_per_hit"] = round(best / hits * 1e6, 2)
+    out["ratio"] = round(out["subscribed_us_per_hit"] / out["none_us_per_hit"], 3)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per round")
@@ -205,14 +273,22 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL, not SQLite")
     parser.add_argument("--receiver", choices=("dead", "hanging"), default="dead")
     parser.add_argument("--no-pin", action="store_true", help="do not use taskset")
+    parser.add_argument(
+        "--store-only",
+        action="store_true",
+        help="only the loader's store step with and without a subscription (no servers)",
+    )
+    parser.add_argument("--hits", type=int, default=40_000, help="hits for the store step")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="inkling-bench-webhooks-") as name:
         tmp = Path(name)
         if args.postgres:
-            with fresh_postgres("postgresql://postgres@127.0.0.1:5432/postgres", 2) as urls:
-                result = measure(args, tmp, list(urls))
+            with fresh_postgres("postgresql://postgres@127.0.0.1:5432/postgres", 3) as urls:
+                result = {} if args.store_only else measure(args, tmp, list(urls[:2]))
+                result["store_step"] = store_cost(tmp, urls[2], args.hits)
         else:
-            result = measure(args, tmp, [None, None])
+            result = {} if args.store_only else measure(args, tmp, [None, None])
+            result["store_step"] = store_cost(tmp, None, args.hits)
     json.dump(result, sys.stdout, indent=2)
     print()
 
