@@ -66,6 +66,12 @@ CASES = [
         "554 5.7.1 Service unavailable; Client host [192.0.2.7] blocked using zen.spamhaus.org",
         ("blocked", "soft", "sender"),
     ),
+    # Office 365's own code for a missing mailbox (RFC 3463 would read 5.1.10 as a null MX).
+    (
+        "5.1.10",
+        "550 5.1.10 RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup",
+        ("userunknown", "hard", "agent"),
+    ),
     # A domain that does not exist: the address is wrong.
     (
         "5.1.2",
@@ -81,7 +87,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("status", "diagnostic", "wanted"), CASES, ids=[c[2][0] for c in CASES])
+@pytest.mark.parametrize(
+    ("status", "diagnostic", "wanted"), CASES, ids=[f"{c[0]}-{c[2][0]}" for c in CASES]
+)
 def test_reason_class_and_owner_of_a_failure(
     status: str, diagnostic: str, wanted: tuple[str, str, str]
 ) -> None:
@@ -119,6 +127,19 @@ def test_a_user_unknown_reply_to_the_message_body_is_a_filter() -> None:
     mailbox was accepted at RCPT), so the address is not shown to be wrong."""
     bounce = _bounce("failed", "5.0.0", "550 user unknown (in reply to end of DATA command)")
     assert (bounce["reason"], bounce["class"], bounce["owner"]) == ("filtered", "soft", "customer")
+
+
+def test_an_exim_delay_warning_is_expired_whatever_the_remote_code() -> None:
+    """Exim's warning quotes the last refusal ("Delay reason: ... 451 4.7.1 greylisted"):
+    the mail is still queued, so the reason is the wait, not the greylisting."""
+    bounce = _bounce(
+        "delayed",
+        "4.7.1",
+        "This message was created automatically by mail delivery software. Delay reason: "
+        "SMTP error from remote mail server after RCPT TO:<ana@customer.example>: "
+        "451 4.7.1 Greylisted, please try again later",
+    )
+    assert (bounce["final"], bounce["reason"], bounce["owner"]) == (False, "expired", "transient")
 
 
 def test_a_status_comment_is_read_when_there_is_no_diagnostic_code() -> None:

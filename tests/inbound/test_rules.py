@@ -48,7 +48,7 @@ def test_every_reason_says_whether_it_is_hard_and_who_can_fix_it() -> None:
 
 
 def test_every_rule_names_its_source() -> None:
-    for name in ("bounce.toml", "autoreply.toml", "phrases.toml"):
+    for name in ("bounce.toml", "autoreply.toml", "phrases.toml", "vendors.toml"):
         for key, entries in _table(name).items():
             if isinstance(entries, list):
                 for entry in entries:

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from inkling.inbound.model import BounceClass, Owner
-from inkling.inbound.reason import Failure, find_command, reason_of
+from inkling.inbound.reason import Failure, find_command, find_vendors, reason_of
 from inkling.inbound.rules import BounceRules, bounce_rules, flat, reason_rules
 
 # RFC 3463 codes: class 2/4/5, subject 0-7, detail 0-999. Not part of a version number
@@ -111,12 +111,14 @@ def _reason(
 ) -> str:
     """The reason from the recipient's own diagnostic when it names one, else from all the
     words; ``onhold`` (not ``undefined``) when a diagnostic says something no table reads."""
+    vendors = find_vendors(f"{text} {own or ''}")
     if own:
-        failure = Failure(own, status, find_command(own) or find_command(text), action, reply)
+        command = find_command(own) or find_command(text)
+        failure = Failure(own, status, command, action, reply, vendors=vendors)
         found = reason_of(failure)
         if found not in {"onhold", "undefined"}:
             return found
-    failure = Failure(text, status, find_command(text), action, reply, own is not None)
+    failure = Failure(text, status, find_command(text), action, reply, own is not None, vendors)
     return reason_of(failure)
 
 

@@ -3,6 +3,8 @@
 The reason is read the way sisimai reads it (lib/Sisimai/Reason.pm, 4.25.15), so that
 Inkling and the reference bounce parser give the same word for the same notice:
 
+0. a vendor's own table (``vendors.toml``: Office 365's codes, Exchange's RESOLVER tokens,
+   Domino's and IMail's phrases), when the notice carries that vendor's signature;
 1. reasons in ``order.first`` are tried one by one: a reason holds when the status code
    names it or the failure's words hold one of its phrases, with the refused SMTP command
    deciding between look-alikes (a "user unknown" refused after DATA, or with no command
@@ -14,8 +16,8 @@ Inkling and the reference bounce parser give the same word for the same notice:
 4. Inkling's own phrase table (``bounce.toml``: other languages, newer provider replies);
 5. ``onhold`` when the notice gives a diagnostic nothing above reads, else ``undefined``.
 
-The tables are data (``reasons.toml``, ``phrases.toml``, ``status.toml``); this module is
-only the order.
+The tables are data (``reasons.toml``, ``phrases.toml``, ``status.toml``,
+``vendors.toml``); this module is only the order.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from inkling.inbound.rules import ReasonRules, bounce_rules, reason_rules
+from inkling.inbound.rules import ReasonRules, VendorRules, bounce_rules, reason_rules
 
 # Commands sent before DATA: a refusal there cannot be about the message's content.
 _BEFORE_DATA = frozenset({"CONN", "EHLO", "HELO", "MAIL", "RCPT"})
@@ -43,11 +45,17 @@ class Failure:
     action: str | None = None
     reply: str | None = None
     has_diagnostic: bool = True
+    vendors: tuple[VendorRules, ...] = ()
 
     @property
     def named(self) -> str:
         """The reason the status code names ('' when it names none)."""
         return reason_rules().status.get(self.status or "", "")
+
+
+def find_vendors(text: str) -> tuple[VendorRules, ...]:
+    """The vendors whose signature the notice (``flat`` text) carries."""
+    return tuple(v for v in reason_rules().vendors if v.signature.search(text))
 
 
 def find_command(text: str) -> str | None:
@@ -61,6 +69,10 @@ def find_command(text: str) -> str | None:
 def reason_of(failure: Failure) -> str:
     """The reason word for ``failure`` (see the module docstring for the order)."""
     rules = reason_rules()
+    for vendor in failure.vendors:
+        said = vendor.reason(failure.status, failure.text)
+        if said:
+            return said
     for reason in rules.first:
         if _FIRST.get(reason, _named_or_said)(failure, reason, rules):
             return reason

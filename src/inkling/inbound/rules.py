@@ -1,5 +1,5 @@
 """The rule tables (``bounce.toml``, ``reasons.toml``, ``phrases.toml``, ``status.toml``,
-``autoreply.toml``), read and compiled once.
+``vendors.toml``, ``autoreply.toml``), read and compiled once.
 
 Rules are data with their sources so that a support lead can read why a mail was called a
 bounce, and so that adding a vendor's phrase is a one-line change, not new code.
@@ -72,6 +72,26 @@ class Reason:
 
 
 @dataclass(frozen=True, slots=True)
+class VendorRules:
+    """One vendor's own codes and error tokens (``vendors.toml``), for its notices only."""
+
+    name: str
+    signature: re.Pattern[str]
+    status: tuple[tuple[re.Pattern[str], str], ...]
+    phrases: tuple[tuple[re.Pattern[str], str], ...]
+
+    def reason(self, status: str | None, text: str) -> str | None:
+        """The reason this vendor's table gives for ``status`` or ``text``, if any."""
+        for pattern, reason in self.status:
+            if status and pattern.fullmatch(status):
+                return reason
+        for pattern, reason in self.phrases:
+            if pattern.search(text):
+                return reason
+        return None
+
+
+@dataclass(frozen=True, slots=True)
 class ReasonRules:
     """sisimai's phrases and codes for a bounce's reason (see ``reasons.toml``).
 
@@ -87,6 +107,7 @@ class ReasonRules:
     first: tuple[str, ...]
     second: tuple[str, ...]
     retry: frozenset[str]
+    vendors: tuple[VendorRules, ...]
 
     def says(self, reason: str, text: str) -> bool:
         """Whether ``text`` (as ``flat`` makes it) holds one of ``reason``'s phrases."""
@@ -187,6 +208,19 @@ def reason_rules() -> ReasonRules:
         first=tuple(order["first"]),
         second=tuple(order["second"]),
         retry=frozenset(order["retry"]),
+        vendors=tuple(_vendor(entry) for entry in _table("vendors.toml")["vendor"]),
+    )
+
+
+def _vendor(entry: dict[str, Any]) -> VendorRules:
+    def pairs(table: dict[str, str]) -> tuple[tuple[re.Pattern[str], str], ...]:
+        return tuple((re.compile(key, _FLAT), reason) for key, reason in table.items())
+
+    return VendorRules(
+        name=entry["name"],
+        signature=re.compile(entry["signature"], _FLAT),
+        status=pairs(entry.get("status", {})),
+        phrases=pairs(entry.get("phrases", {})),
     )
 
 
