@@ -191,3 +191,14 @@ def test_a_row_waiting_for_its_retry_holds_back_the_rows_behind_it(
     assert [(d.event_id, d.attempts) for d in again] == [(first.id, 1), (second.id, 0)]
     webhooks.delivered(again[0].row)
     assert [d.event_id for d in webhooks.due("clicks", now + 61, 10)] == [second.id]
+
+
+def test_the_list_shows_the_latest_error(store: Store, webhooks: Webhooks) -> None:
+    _subscribe(webhooks, "clicks", "message.clicked")
+    store.events.insert([_click(new_message_id(), float(n)) for n in range(3)])
+    now = time.time() + 1
+    first, second, _ = webhooks.due("clicks", now, 10)
+    webhooks.give_up(first.row, due_body(first), "HTTP 410: gone")
+    webhooks.retry(second.row, due_body(second), now + 60, "HTTP 503: busy")
+    (counts,) = webhooks.counts()
+    assert (counts.pending, counts.failed, counts.last_error) == (2, 1, "HTTP 503: busy")

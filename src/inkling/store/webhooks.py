@@ -164,24 +164,29 @@ class Webhooks:
             return [_subscription(row._mapping) for row in connection.execute(query)]
 
     def counts(self) -> list[SubscriptionCounts]:
-        """Every subscription with its pending and failed rows and its latest error."""
+        """Every subscription with its pending and failed rows and its latest error (that
+        of the newest row that has one: a failing head, else the last given up on)."""
         o = webhook_outbox.c
-        query = select(o.subscription, o.state, func.count(), func.max(o.last_error)).group_by(
-            o.subscription, o.state
+        tallies = select(o.subscription, o.state, func.count()).group_by(o.subscription, o.state)
+        newest = (
+            select(func.max(o.id))
+            .where(o.last_error.is_not(None))
+            .group_by(o.subscription)
+            .scalar_subquery()
         )
+        errors = select(o.subscription, o.last_error).where(o.id.in_(newest))
         with self._db.connect() as connection:
-            tallies = connection.execute(query).all()
-        by_id: dict[str, dict[str, Any]] = {}
-        for ident, state, count, error in tallies:
-            entry = by_id.setdefault(ident, {"error": None})
-            entry[state] = count
-            entry["error"] = entry["error"] or error
-        out = []
-        for sub in self.subscriptions():
-            entry = by_id.get(sub.id, {})
-            pending, failed = entry.get("pending", 0), entry.get("failed", 0)
-            out.append(SubscriptionCounts(sub, pending, failed, entry.get("error")))
-        return out
+            counted = {(ident, state): n for ident, state, n in connection.execute(tallies)}
+            said = {ident: error for ident, error in connection.execute(errors)}
+        return [
+            SubscriptionCounts(
+                sub,
+                counted.get((sub.id, OutboxState.PENDING), 0),
+                counted.get((sub.id, OutboxState.FAILED), 0),
+                said.get(sub.id),
+            )
+            for sub in self.subscriptions()
+        ]
 
     # -- the outbox ------------------------------------------------------------------------
 
