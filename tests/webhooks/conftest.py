@@ -15,12 +15,19 @@ from tests.webhooks.receiver import Receiver, receiving
 
 
 @pytest.fixture
-def webhooks(store: Store) -> Webhooks:
+def webhooks(store: Store) -> Iterator[Webhooks]:
+    """The store's webhooks, empty before and after (no subscription of these tests makes
+    other tests' loads write an outbox)."""
     store.database.ensure_schema()
+    _empty(store)
+    yield Webhooks(store.database)
+    _empty(store)
+
+
+def _empty(store: Store) -> None:
     with store.database.engine.begin() as connection:
         connection.execute(delete(webhook_outbox))
         connection.execute(delete(webhook_subscriptions))
-    return Webhooks(store.database)
 
 
 @pytest.fixture
