@@ -7,10 +7,11 @@ storing them. These look up a whole batch in a few queries.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import insert, select
 
 from inkling.errors import DuplicateMessage, StoreConflict
 from inkling.model import EventId, InklingId, MessageRecord
@@ -20,6 +21,7 @@ from inkling.store.schema import events, links, messages
 
 #: Keys a query names at most (SQLite allows 32,766 parameters; PostgreSQL more).
 _CHUNK = 2000
+_INKLING_ID = re.compile("[0-9a-f]{20}")
 _T = TypeVar("_T")
 
 
@@ -35,24 +37,24 @@ class Imports:
         wanted = {k.strip() for k in keys if k.strip()}
         by_id: dict[str, MessageRecord] = {}
         by_header: dict[str, list[MessageRecord]] = {}
-        for chunk in _chunks(sorted(wanted), _CHUNK // 2):
-            headers = {f"<{k.strip('<>')}>" for k in chunk} | set(chunk)
-            query = (
-                select(messages)
-                .where(or_(messages.c.id.in_(chunk), messages.c.message_id.in_(headers)))
-                .order_by(messages.c.sent_at, messages.c.id)
-            )
-            with self._db.connect() as connection:
-                for row in connection.execute(query):
-                    record = _record(row._mapping)
-                    by_id[record.id] = record
-                    by_header.setdefault(record.message_id.strip("<>"), []).append(record)
+        ids = sorted(k for k in wanted if _INKLING_ID.fullmatch(k))
+        headers = sorted({f"<{k.strip('<>')}>" for k in wanted} | wanted)
+        # Two look-ups, each by its own index (an OR of both would scan the table).
+        for column, keys in ((messages.c.id, ids), (messages.c.message_id, headers)):
+            for chunk in _chunks(keys, _CHUNK):
+                query = select(messages).where(column.in_(chunk))
+                with self._db.connect() as connection:
+                    for row in connection.execute(query):
+                        record = _record(row._mapping)
+                        by_id[record.id] = record
+                        by_header.setdefault(record.message_id.strip("<>"), []).append(record)
         found: dict[str, list[MessageRecord]] = {}
         for key in wanted:
             if key in by_id:
                 found[key] = [by_id[key]]
             elif key.strip("<>") in by_header:
-                found[key] = _unique(by_header[key.strip("<>")])
+                copies = _unique(by_header[key.strip("<>")])
+                found[key] = sorted(copies, key=lambda r: (r.sent_at, r.id))
         return found
 
     def register(self, copies: Sequence[tuple[MessageRecord, Sequence[str]]]) -> None:
