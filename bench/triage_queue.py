@@ -7,11 +7,11 @@ fewer people's opens and clicks, some replies, bounces and out-of-office replies
 ``build_queue`` (what ``inkling queue`` and ``GET /api/v1/queue`` run) is timed, wall
 clock, best and median of ``--rounds``, after one warm-up run. Bar: under 200 ms.
 
-    .venv/bin/python bench/queue.py [--tickets 10000] [--events 1000000] [--postgres]
+    .venv/bin/python bench/triage_queue.py [--tickets 10000] [--events 1000000] [--postgres]
 
-Prints one JSON object per backend.
+Prints one JSON object per backend. (Not ``bench/queue.py``: run as a script, a file of
+that name would hide the standard library's ``queue`` from every module of the run.)
 """
-
 
 from __future__ import annotations
 
@@ -175,10 +175,11 @@ def _events(
             yield event
     # the rest: machine fetches and people's opens on every message, as over a month
     everything = [m for m, _, _ in latest] + older
+    earlier = {m.id for m in older}
     while made < total:
         message = rng.choice(everything)
         when = rng.uniform(message.sent_at, now)
-        person = rng.random() < 0.1 and message in older
+        person = rng.random() < 0.1 and message.id in earlier
         yield _hit(message, EventKind.OPEN, when, person)
         made += 1
 
