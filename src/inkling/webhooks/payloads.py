@@ -1,5 +1,6 @@
 """What a webhook (and the live feed) says about an event: ``{"type", "timestamp",
-"data"}``, the envelope the Standard Webhooks specification recommends.
+"data"}``, the envelope the Standard Webhooks specification recommends (its "Payload
+structure" section).
 
 ``data`` holds the event as stored: its id, the message (Message-ID and Inkling id), the
 ticket, the recipient(s) when known, kind, time, verdict, agent, reasons, a click's link,

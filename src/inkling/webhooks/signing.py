@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import base64
 import secrets
+import tomllib
 from datetime import UTC, datetime
+from pathlib import Path
 
 from standardwebhooks import Webhook
 
-SECRET_PREFIX = "whsec_"  # noqa: S105 (the prefix the specification gives, not a secret)
-SECRET_BYTES = 32
+#: The specification's names, with their sources: ``standard.toml``.
+STANDARD = tomllib.loads((Path(__file__).parent / "standard.toml").read_text(encoding="utf-8"))
+SECRET_PREFIX: str = STANDARD["secret"]["prefix"]
+SECRET_BYTES: int = STANDARD["secret"]["bytes"]
+_HEADERS: dict[str, str] = STANDARD["headers"]
 
 
 def new_secret() -> str:
@@ -29,8 +34,8 @@ def signed_headers(secret: str, event_id: str, body: str, now: float) -> dict[st
     moment = datetime.fromtimestamp(int(now), UTC)
     signature = Webhook(secret).sign(msg_id=event_id, timestamp=moment, data=body)
     return {
-        "webhook-id": event_id,
-        "webhook-timestamp": str(int(now)),
-        "webhook-signature": signature,
+        _HEADERS["id"]: event_id,
+        _HEADERS["timestamp"]: str(int(now)),
+        _HEADERS["signature"]: signature,
         "content-type": "application/json",
     }
