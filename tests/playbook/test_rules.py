@@ -75,14 +75,17 @@ class Story:
         agent: Agent | None = None,
         *,
         copy: int = 0,
-        **details: str,
+        details: dict[str, str] | None = None,
+        **more: str,
     ) -> None:
         event = Event(new_event_id(), InklingId(self.copies[copy].id), kind, t(when))
-        event.verdict, event.agent, event.details = verdict, agent, dict(details)
+        event.verdict, event.agent, event.details = verdict, agent, (details or {}) | more
         self.store.events.insert([event])
 
-    def queue(self, at: str, teams: TeamBook | None = None, **options: bool) -> list[QueueItem]:
-        return build_queue(self.store, teams or TeamBook(), at=t(at), **options)
+    def queue(
+        self, at: str, teams: TeamBook | None = None, *, include_all: bool = False
+    ) -> list[QueueItem]:
+        return build_queue(self.store, teams or TeamBook(), at=t(at), include_all=include_all)
 
     def action(self, at: str, teams: TeamBook | None = None) -> tuple[str, str | None, bool]:
         (item,) = self.queue(at, teams, include_all=True)
@@ -173,7 +176,7 @@ def test_bounces_say_who_must_act(story: Story) -> None:
         owner="sender",
         reason="authfailure",
         status="5.7.26",
-        **{"class": "soft"},
+        details={"class": "soft"},
     )
     assert story.action("2026-12-07T12:30:00Z") == ("check_sending", "2026-12-07T12:00:00Z", True)
     story.hit(
@@ -185,7 +188,7 @@ def test_bounces_say_who_must_act(story: Story) -> None:
         owner="customer",
         reason="mailboxfull",
         status="5.2.2",
-        **{"class": "soft"},
+        details={"class": "soft"},
     )
     assert story.action("2026-12-07T13:30:00Z")[0] == "other_channel"
     story.hit(
@@ -197,7 +200,7 @@ def test_bounces_say_who_must_act(story: Story) -> None:
         owner="agent",
         reason="userunknown",
         status="5.1.1",
-        **{"class": "hard"},
+        details={"class": "hard"},
     )
     assert story.action("2026-12-07T14:30:00Z")[0] == "fix_address"
 
