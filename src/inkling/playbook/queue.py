@@ -20,7 +20,7 @@ from inkling.store import Store, Thread
 from inkling.times import iso
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class QueueItem:
     ticket: Ticket
     recommendation: Recommendation

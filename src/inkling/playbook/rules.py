@@ -45,7 +45,7 @@ class Recommendation:
     state: State | None  # None: the team has sent nothing on the ticket yet
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Situation:
     """What a rule looks at: the ticket, its team, M's signs, and the time."""
 
@@ -69,7 +69,9 @@ class Situation:
         return business_words(hours, calendar.day_hours)
 
 
-Rule = Callable[[Situation], Recommendation | None]
+#: What a rule that applies says: the action, when it is due, and why.
+Made = tuple[Action, float | None, str]
+Rule = Callable[[Situation], Made | None]
 
 
 @lru_cache(maxsize=256)
@@ -84,15 +86,15 @@ def recommend(ticket: Ticket, team: Team, signs: Signs | None, at: float) -> Rec
     if signs is None:
         return Recommendation(Action.NONE, None, "Nothing has been sent on this ticket yet.", None)
     situation = Situation(ticket, team, signs, at)
-    state = signs.state(situation.today)
     for rule in RULES:
         found = rule(situation)
         if found is not None:
-            return Recommendation(found.action, found.due, found.reason, state)
+            action, due, reason = found
+            return Recommendation(action, due, reason, signs.state(situation.today))
     raise AssertionError("the last rule always applies")
 
 
-def _bounced_hard(s: Situation) -> Recommendation | None:
+def _bounced_hard(s: Situation) -> Made | None:
     bounce = s.signs.bounce
     if bounce is None or not bounce.hard:
         return None
@@ -101,7 +103,7 @@ def _bounced_hard(s: Situation) -> Recommendation | None:
     return _made(Action.FIX_ADDRESS, bounce.ts, reason)
 
 
-def _bounced_by_us(s: Situation) -> Recommendation | None:
+def _bounced_by_us(s: Situation) -> Made | None:
     bounce = s.signs.bounce
     if bounce is None or bounce.owner != "sender":
         return None
@@ -112,7 +114,7 @@ def _bounced_by_us(s: Situation) -> Recommendation | None:
     return _made(Action.CHECK_SENDING, bounce.ts, reason)
 
 
-def _bounced_soft(s: Situation) -> Recommendation | None:
+def _bounced_soft(s: Situation) -> Made | None:
     bounce = s.signs.bounce
     if bounce is None:
         return None
@@ -123,7 +125,7 @@ def _bounced_soft(s: Situation) -> Recommendation | None:
     return _made(Action.OTHER_CHANNEL, bounce.ts, reason)
 
 
-def _away(s: Situation) -> Recommendation | None:
+def _away(s: Situation) -> Made | None:
     until = s.signs.away_until
     if until is None or not s.signs.away_on(s.today):
         return None
@@ -132,13 +134,13 @@ def _away(s: Situation) -> Recommendation | None:
     return _made(Action.WAIT_UNTIL, due, reason + " Wait until then.")
 
 
-def _replied(s: Situation) -> Recommendation | None:
+def _replied(s: Situation) -> Made | None:
     if not s.signs.replies:
         return None
     return _made(Action.NONE, None, "The customer replied: the helpdesk has the ball.")
 
 
-def _clicked(s: Situation) -> Recommendation | None:
+def _clicked(s: Situation) -> Made | None:
     click = s.signs.last_click
     if click is None:
         return None
@@ -162,7 +164,7 @@ def _clicked(s: Situation) -> Recommendation | None:
     return _made(Action.RESOLVED_QUIETLY, quiet_from, reason)
 
 
-def _opened_often(s: Situation) -> Recommendation | None:
+def _opened_often(s: Situation) -> Made | None:
     needed = s.team.thresholds.simplify_opens
     occasions = s.signs.occasions
     if len(occasions) < needed:
@@ -174,7 +176,7 @@ def _opened_often(s: Situation) -> Recommendation | None:
     return _made(Action.SIMPLIFY, occasions[needed - 1], reason)
 
 
-def _opened(s: Situation) -> Recommendation | None:
+def _opened(s: Situation) -> Made | None:
     opened = s.signs.last_open
     if opened is None:
         return None
@@ -185,7 +187,7 @@ def _opened(s: Situation) -> Recommendation | None:
     return _made(Action.CHECK_IN, due, reason)
 
 
-def _silent(s: Situation) -> Recommendation | None:
+def _silent(s: Situation) -> Made | None:
     urgent = s.ticket.priority in (Priority.HIGH, Priority.URGENT)
     limits = s.team.thresholds
     days = limits.escalate_after_days if urgent else limits.nudge_after_days
@@ -207,8 +209,8 @@ def _day(s: Situation) -> float:
     return s.team.calendar.day_hours
 
 
-def _made(action: Action, due: float | None, reason: str) -> Recommendation:
-    return Recommendation(action, due, reason, None)
+def _made(action: Action, due: float | None, reason: str) -> Made:
+    return action, due, reason
 
 
 RULES: tuple[Rule, ...] = (

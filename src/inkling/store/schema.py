@@ -44,7 +44,7 @@ messages = Table(
     # never completed, which a retry of the same message may replace.
     Column("relayed_at", BigInteger),
     UniqueConstraint("message_id", "recipient", name="uq_messages_message_id_recipient"),
-    Index("ix_messages_ticket", "ticket"),
+    Index("ix_messages_ticket", "ticket", "sent_at"),
     Index("ix_messages_sent_at", "sent_at"),
 )
 

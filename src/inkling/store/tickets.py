@@ -136,11 +136,19 @@ class Tickets:
 
     def open_threads(self, at: float) -> list[tuple[Ticket, Thread | None]]:
         """Every ticket open and created by ``at``, with its latest thread (None when
-        nothing was sent on it by ``at``): what the triage queue reads, in few queries."""
+        nothing was sent on it by ``at``): what the triage queue reads, in few queries
+        that each return about a row per ticket."""
         with self._db.connect() as connection:
             raw = _Raw(connection)
-            found = [_queue_ticket(row) for row in raw.rows(_OPEN_TICKETS, at)]
-            latest = _latest_copies(raw, None, at)
+            found, latest_ids = [], {}
+            for row in raw.rows(_OPEN_WITH_LATEST, at, at, at):
+                ticket = _queue_ticket(row)
+                found.append(ticket)
+                named = _later(row[11], row[12])
+                if named is not None:
+                    latest_ids[ticket.id] = named
+            copies = _copies_of(raw, sorted(set(latest_ids.values())), at)
+            latest = {t: copies[m] for t, m in latest_ids.items() if m in copies}
             threads = _threads(raw, latest, at)
         return [(ticket, threads.get(ticket.id)) for ticket in found]
 
@@ -263,6 +271,22 @@ _OPEN_TICKETS = (
     "SELECT t.id, t.priority, t.status, t.created_at, t.updated_at, t.subject, t.team, "
     "t.assignee, t.requester, t.solved_at, t.source FROM tickets t WHERE " + _STILL_OPEN
 )
+# Each open ticket with the latest Message-ID sent on it by either route, "sent_at id"
+# (one step back along ix_messages_ticket, and along the ticket's named Message-IDs).
+_OPEN_WITH_LATEST = (
+    "SELECT t.id, t.priority, t.status, t.created_at, t.updated_at, t.subject, t.team, "
+    "t.assignee, t.requester, t.solved_at, t.source, "
+    "(SELECT CAST(m.sent_at AS TEXT) || ' ' || m.message_id FROM messages m "
+    "WHERE m.ticket = t.id AND m.sent_at <= {mark} ORDER BY m.sent_at DESC LIMIT 1), "
+    "(SELECT CAST(m.sent_at AS TEXT) || ' ' || m.message_id FROM ticket_messages n "
+    "JOIN messages m ON m.message_id = n.message_id WHERE n.ticket = t.id "
+    "AND m.sent_at <= {mark} ORDER BY m.sent_at DESC LIMIT 1) "
+    "FROM tickets t WHERE " + _STILL_OPEN
+)
+_COPIES_OF = (
+    "SELECT m.message_id, m.id, m.message_id, m.sent_at, m.recipient, m.subject, m.untracked "
+    "FROM messages m WHERE m.sent_at <= {mark} AND m.message_id IN ({marks})"
+)
 _COPY_COLUMNS = "m.id, m.message_id, m.sent_at, m.recipient, m.subject, m.untracked"
 _DIRECT = (
     f"SELECT m.ticket, {_COPY_COLUMNS} FROM messages m JOIN tickets t ON t.id = m.ticket "
@@ -312,6 +336,25 @@ def _queue_ticket(row: tuple[Any, ...]) -> Ticket:
     )
 
 
+def _later(direct: str | None, named: str | None) -> str | None:
+    """The Message-ID of the later of two "sent_at message-id" answers."""
+    given = [
+        (int(text.split(" ", 1)[0]), text.split(" ", 1)[1]) for text in (direct, named) if text
+    ]
+    return max(given)[1] if given else None
+
+
+def _copies_of(raw: _Raw, message_ids: Sequence[str], at: float) -> dict[str, list[MessageRecord]]:
+    """Every copy of these Message-IDs sent by ``at``, by Message-ID."""
+    found: dict[str, list[MessageRecord]] = {}
+    for chunk in _chunks(message_ids):
+        for row in raw.rows(_COPIES_OF, at, many=chunk):
+            found.setdefault(row[0], []).append(_copy(row))
+    for copies in found.values():
+        copies.sort(key=lambda c: c.id)
+    return found
+
+
 def _latest_copies(
     raw: _Raw, ticket_ids: Sequence[str] | None, at: float
 ) -> dict[str, list[MessageRecord]]:
@@ -355,7 +398,9 @@ def _copy(row: tuple[Any, ...]) -> MessageRecord:
 def _threads(raw: _Raw, latest: dict[str, list[MessageRecord]], at: float) -> dict[str, Thread]:
     copy_ids = [c.id for copies in latest.values() for c in copies]
     signals = _signals(raw, copy_ids, at)
-    others = _last_other_hits(raw, copy_ids, at)
+    # What machines did matters only where no person did anything: ask only for those.
+    people = {i for i, found in signals.items() if any(s.verdict is Verdict.HUMAN for s in found)}
+    others = _last_other_hits(raw, [i for i in copy_ids if i not in people], at)
     threads = {}
     for ticket, copies in latest.items():
         if len(copies) == 1:

@@ -48,7 +48,7 @@ def upgrade() -> None:
         sa.Column("message_id", sa.Text, primary_key=True),
     )
     op.create_index("ix_ticket_messages_message_id", "ticket_messages", ["message_id"])
-    op.create_index("ix_messages_ticket", "messages", ["ticket"])
+    op.create_index("ix_messages_ticket", "messages", ["ticket", "sent_at"])
     op.create_index("ix_messages_sent_at", "messages", ["sent_at"])
     op.create_index(
         "ix_events_signals",
