@@ -1,0 +1,62 @@
+"""``recommendation.due``: a due recommendation reaches a real receiver once, signed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from standardwebhooks import Webhook
+
+from inkling.model import MessageIdHeader, MessageRecord
+from inkling.playbook.teams import TeamBook
+from inkling.store import Store
+from inkling.store.webhooks import Webhooks
+from inkling.tickets.upsert import parse_ticket
+from inkling.times import parse_time
+from inkling.tokens import new_message_id
+from inkling.webhooks import Dispatcher, RetryPolicy, Sender, subscribe
+from inkling.webhooks.due import DueAnnouncer
+from tests.webhooks.receiver import Receiver
+
+QUICK = RetryPolicy(base=0.05, ceiling=0.2, horizon=3600.0)
+
+
+@pytest.fixture
+def dispatcher(webhooks: Webhooks) -> Iterator[Dispatcher]:
+    running = Dispatcher(webhooks, Sender(timeout=1.0), policy=QUICK, poll=0.02)
+    running.start()
+    yield running
+    running.stop()
+
+
+def _silent_urgent_ticket(store: Store) -> None:
+    store.tickets.upsert(
+        parse_ticket({"id": "4123", "priority": "urgent", "created_at": "2026-11-02T09:00:00Z"})
+    )
+    sent = int(parse_time("2026-11-02T10:00:00Z", "sent"))  # a Monday
+    copy = MessageRecord(
+        new_message_id(), MessageIdHeader("<a1@help.example>"), None, "4123", "Hi", sent, 0
+    )
+    store.messages.register(copy, [])
+
+
+def test_a_due_recommendation_is_announced_once(
+    store: Store, webhooks: Webhooks, receiver: Receiver, dispatcher: Dispatcher
+) -> None:
+    announcer = DueAnnouncer(store, webhooks, TeamBook())
+    _silent_urgent_ticket(store)
+    assert announcer.announce(parse_time("2026-11-03T09:00:00Z", "now")) == 0  # nobody listens
+    subscription = subscribe(webhooks, receiver.url, ("recommendation.due",))
+    assert announcer.announce(parse_time("2026-11-03T09:59:00Z", "now")) == 0  # not yet due
+    assert announcer.announce(parse_time("2026-11-03T10:00:00Z", "now")) == 1
+    assert announcer.announce(parse_time("2026-11-03T10:05:00Z", "now")) == 0  # once
+    (got,) = receiver.wait_for(1)
+    payload = Webhook(subscription.secret).verify(got.body, got.headers)
+    assert payload["type"] == "recommendation.due"
+    data = payload["data"]
+    assert (data["ticket"], data["action"], data["due"]) == (
+        "4123",
+        "escalate",
+        "2026-11-03T10:00:00Z",
+    )
+    assert data["reason"].startswith("Urgent, and no sign of a person")
