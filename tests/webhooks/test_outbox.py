@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import time
 
+from sqlalchemy import delete
+
 from inkling.model import (
     Agent,
     Event,
@@ -17,6 +19,7 @@ from inkling.model import (
     new_event_id,
 )
 from inkling.store import SegmentProgress, Store
+from inkling.store.schema import events
 from inkling.store.webhooks import Due, Subscription, Webhooks
 from inkling.tokens import new_message_id
 from inkling.webhooks.payloads import due_body
@@ -202,3 +205,18 @@ def test_the_list_shows_the_latest_error(store: Store, webhooks: Webhooks) -> No
     webhooks.retry(second.row, due_body(second), now + 60, "HTTP 503: busy")
     (counts,) = webhooks.counts()
     assert (counts.pending, counts.failed, counts.last_error) == (2, 1, "HTTP 503: busy")
+
+
+def test_an_event_erased_and_loaded_again_keeps_its_one_outbox_row(
+    store: Store, webhooks: Webhooks
+) -> None:
+    _subscribe(webhooks, "clicks", "message.clicked")
+    click = _click(new_message_id(), 1.0)
+    loader = store.events.loader()
+    loader.load([click], [], [SegmentProgress("s1", 10, 1)])
+    with store.database.engine.begin() as connection:  # erased, its webhook still pending
+        connection.execute(delete(events).where(events.c.id == click.id))
+    loader.load([click], [], [SegmentProgress("s1", 10, 1)])  # PostgreSQL: COPY refused, redone
+    loader.close()
+    assert store.events.count() == 1
+    assert [d.event_id for d in _all_due(webhooks)] == [click.id]

@@ -219,7 +219,7 @@ class EventLoader:
                 cursor.executemany(_pg_insert_ignoring(), [_row_tuple(e) for e in batch])
             else:
                 _sqlite_insert(cursor, batch)
-            enqueue_loaded(cursor, batch, time.time(), postgres=self._postgres)  # webhooks
+            enqueue_loaded(cursor, batch, time.time(), postgres=self._postgres, fresh=not ignoring)
         mark = "%s" if self._postgres else "?"
         if changes:
             cursor.executemany(_update_sql(mark), [_update_tuple(c) for c in changes])

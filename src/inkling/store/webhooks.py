@@ -20,9 +20,11 @@ after its delivery may be announced again, under the same ``webhook-id``) or ``f
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
@@ -302,24 +304,49 @@ class Webhooks:
 
 _SELECT_SUBSCRIPTIONS = "SELECT id, types FROM webhook_subscriptions"
 _OUTBOX_COLUMNS = ("subscription", "event", "type", "created_at", "due_at", "attempts", "state")
+_COPY_OUTBOX = f"COPY webhook_outbox ({', '.join(_OUTBOX_COLUMNS)}) FROM STDIN"
+_SQLITE_ROWS = 32766 // len(_OUTBOX_COLUMNS) if sqlite3.sqlite_version_info >= (3, 32) else 100
 
 
-def enqueue_loaded(cursor: Any, batch: Sequence[Event], now: float, *, postgres: bool) -> None:
+def _insert_sql(values: str) -> str:
+    return (
+        f"INSERT INTO webhook_outbox ({', '.join(_OUTBOX_COLUMNS)}) VALUES {values} "
+        "ON CONFLICT (subscription, event) DO NOTHING"
+    )
+
+
+@lru_cache(maxsize=64)
+def _sqlite_insert_sql(rows: int) -> str:
+    return _insert_sql(", ".join(["(" + ", ".join(["?"] * len(_OUTBOX_COLUMNS)) + ")"] * rows))
+
+
+def enqueue_loaded(
+    cursor: Any, batch: Sequence[Event], now: float, *, postgres: bool, fresh: bool = False
+) -> None:
     """Queue ``batch`` for its subscribers on the journal loader's driver ``cursor``,
-    inside its transaction (after the events are inserted, before the commit)."""
+    inside its transaction (after the events are inserted, before the commit).
+
+    ``fresh``: every event of the batch was new (PostgreSQL's ``COPY`` took them all), so
+    none can have an outbox row yet and the rows go by ``COPY`` too; should one have
+    (an event erased and loaded again), the unique key refuses the batch and the loader
+    loads it again the slow way, which skips what exists."""
     cursor.execute(_SELECT_SUBSCRIPTIONS)
     wanted = cursor.fetchall()
     if not wanted or not batch:
         return
     rows = _matching(wanted, batch, now)
-    if rows:
-        mark = "%s" if postgres else "?"
-        marks = ", ".join([mark] * len(_OUTBOX_COLUMNS))
-        cursor.executemany(
-            f"INSERT INTO webhook_outbox ({', '.join(_OUTBOX_COLUMNS)}) VALUES ({marks}) "
-            "ON CONFLICT (subscription, event) DO NOTHING",
-            rows,
-        )
+    if not rows:
+        return
+    if postgres and fresh:
+        with cursor.copy(_COPY_OUTBOX) as copy:
+            for row in rows:
+                copy.write_row(row)
+    elif postgres:
+        cursor.executemany(_insert_sql("(" + ", ".join(["%s"] * len(_OUTBOX_COLUMNS)) + ")"), rows)
+    else:  # many rows a statement: SQLite steps once per chunk, not once per row
+        for start in range(0, len(rows), _SQLITE_ROWS):
+            chunk = rows[start : start + _SQLITE_ROWS]
+            cursor.execute(_sqlite_insert_sql(len(chunk)), [v for row in chunk for v in row])
 
 
 def enqueue_inserted(connection: Connection, batch: Sequence[Event], now: float) -> None:
