@@ -58,7 +58,21 @@ CASES = [
         "5.7.26",
         "550-5.7.26 This mail is unauthenticated, which poses a security risk to the sender "
         "and Gmail users, and has been blocked.",
-        ("securityerror", "soft", "sender"),
+        ("authfailure", "soft", "sender"),  # sisimai 5's word (splits.toml)
+    ),
+    # Our sending host has no reverse DNS: sisimai 5's requireptr, our sending to fix.
+    (
+        "5.7.25",
+        "550-5.7.25 The IP address sending this message does not have a PTR record setup, "
+        "or the corresponding forward DNS entry does not point to the sending IP.",
+        ("requireptr", "soft", "sender"),
+    ),
+    # Gmail refuses our domain's reputation: sisimai 5's badreputation.
+    (
+        "5.7.1",
+        "550-5.7.1 Our system has detected that this message is likely suspicious due to the "
+        "very low reputation of the sending domain.",
+        ("badreputation", "soft", "sender"),
     ),
     # A block list names our sending IP address: our sending again.
     (

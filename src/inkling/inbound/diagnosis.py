@@ -97,6 +97,7 @@ def diagnose(
     said = bool(diagnostic and _WORD.search(diagnostic))
     own = collapse(f"{diagnostic_line} {diagnostic}") if said else None
     reason = _reason(text, own, status=status, action=action, reply=reply)
+    reason = reason_rules().narrowed(reason, status, flat(f"{own or ''} {text}"))
     if status is None:
         digit = "5" if final else "4"
         if reply and reason in {"undefined", "onhold"}:

@@ -108,6 +108,15 @@ class ReasonRules:
     second: tuple[str, ...]
     retry: frozenset[str]
     vendors: tuple[VendorRules, ...]
+    splits: tuple[Split, ...] = ()
+
+    def narrowed(self, reason: str, status: str | None, text: str) -> str:
+        """The narrower word sisimai 5 gives ``reason`` here, or ``reason`` itself
+        (``splits.toml``); ``text`` as ``flat`` makes it."""
+        for split in self.splits:
+            if reason in split.parents and (status in split.status or split.pattern.search(text)):
+                return split.reason
+        return reason
 
     def says(self, reason: str, text: str) -> bool:
         """Whether ``text`` (as ``flat`` makes it) holds one of ``reason``'s phrases."""
@@ -116,6 +125,16 @@ class ReasonRules:
             return False
         unless = self.unless.get(reason)
         return unless is None or unless.search(text) is None
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """A reason sisimai 5 tells apart from the broader ones (``parents``) it was under."""
+
+    reason: str
+    parents: frozenset[str]
+    status: frozenset[str]
+    pattern: re.Pattern[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +228,16 @@ def reason_rules() -> ReasonRules:
         second=tuple(order["second"]),
         retry=frozenset(order["retry"]),
         vendors=tuple(_vendor(entry) for entry in _table("vendors.toml")["vendor"]),
+        splits=tuple(_split(entry) for entry in _table("splits.toml")["split"]),
+    )
+
+
+def _split(entry: dict[str, Any]) -> Split:
+    return Split(
+        reason=entry["reason"],
+        parents=frozenset(entry["parents"]),
+        status=frozenset(entry["status"]),
+        pattern=_either(entry["patterns"]),
     )
 
 
