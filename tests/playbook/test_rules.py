@@ -297,3 +297,16 @@ def test_solved_tickets_leave_the_queue(story: Story) -> None:
         parse_ticket({"id": story.ticket, "status": "solved", "updated_at": "2026-12-08T10:00:00Z"})
     )
     assert story.queue("2026-12-10T10:00:00Z", include_all=True) == []
+
+
+def test_a_message_the_ticket_names_counts_as_its_latest(store: Store) -> None:
+    story = Story(store, ticket="")  # the message carries no ticket of its own
+    story.send("2026-12-07T10:00:00Z", message_id="<named@help.example>")
+    body = {
+        "id": "4123",
+        "created_at": "2026-12-07T09:00:00Z",
+        "message_ids": ["<named@help.example>"],
+    }
+    store.tickets.upsert(parse_ticket(body))
+    (item,) = build_queue(store, TeamBook(), at=t("2026-12-07T11:00:00Z"))
+    assert (item.ticket.id, item.message) == ("4123", "<named@help.example>")

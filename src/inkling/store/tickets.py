@@ -141,12 +141,13 @@ class Tickets:
         with self._db.connect() as connection:
             raw = _Raw(connection)
             found, latest_ids = [], {}
-            for row in raw.rows(_OPEN_WITH_LATEST, at, at, at):
+            named = _latest_named(raw.rows(_NAMED_SENT, at, at))
+            for row in raw.rows(_OPEN_WITH_LATEST, at, at):
                 ticket = _queue_ticket(row)
                 found.append(ticket)
-                named = _later(row[11], row[12])
-                if named is not None:
-                    latest_ids[ticket.id] = named
+                message_id = _later(row[11], named.get(ticket.id))
+                if message_id is not None:
+                    latest_ids[ticket.id] = message_id
             copies = _copies_of(raw, sorted(set(latest_ids.values())), at)
             latest = {t: copies[m] for t, m in latest_ids.items() if m in copies}
             threads = _threads(raw, latest, at)
@@ -271,17 +272,19 @@ _OPEN_TICKETS = (
     "SELECT t.id, t.priority, t.status, t.created_at, t.updated_at, t.subject, t.team, "
     "t.assignee, t.requester, t.solved_at, t.source FROM tickets t WHERE " + _STILL_OPEN
 )
-# Each open ticket with the latest Message-ID sent on it by either route, "sent_at id"
-# (one step back along ix_messages_ticket, and along the ticket's named Message-IDs).
+# Each open ticket with the latest Message-ID sent on it, "sent_at message-id" (one step
+# back along ix_messages_ticket); and the Message-IDs tickets name, sent by then.
 _OPEN_WITH_LATEST = (
     "SELECT t.id, t.priority, t.status, t.created_at, t.updated_at, t.subject, t.team, "
     "t.assignee, t.requester, t.solved_at, t.source, "
     "(SELECT CAST(m.sent_at AS TEXT) || ' ' || m.message_id FROM messages m "
-    "WHERE m.ticket = t.id AND m.sent_at <= {mark} ORDER BY m.sent_at DESC LIMIT 1), "
-    "(SELECT CAST(m.sent_at AS TEXT) || ' ' || m.message_id FROM ticket_messages n "
-    "JOIN messages m ON m.message_id = n.message_id WHERE n.ticket = t.id "
-    "AND m.sent_at <= {mark} ORDER BY m.sent_at DESC LIMIT 1) "
+    "WHERE m.ticket = t.id AND m.sent_at <= {mark} ORDER BY m.sent_at DESC LIMIT 1) "
     "FROM tickets t WHERE " + _STILL_OPEN
+)
+_NAMED_SENT = (
+    "SELECT n.ticket, m.sent_at, m.message_id FROM ticket_messages n "
+    "JOIN tickets t ON t.id = n.ticket JOIN messages m ON m.message_id = n.message_id "
+    "WHERE m.sent_at <= {mark} AND " + _STILL_OPEN
 )
 _COPIES_OF = (
     "SELECT m.message_id, m.id, m.message_id, m.sent_at, m.recipient, m.subject, m.untracked "
@@ -336,11 +339,20 @@ def _queue_ticket(row: tuple[Any, ...]) -> Ticket:
     )
 
 
-def _later(direct: str | None, named: str | None) -> str | None:
-    """The Message-ID of the later of two "sent_at message-id" answers."""
-    given = [
-        (int(text.split(" ", 1)[0]), text.split(" ", 1)[1]) for text in (direct, named) if text
-    ]
+def _latest_named(rows: list[tuple[Any, ...]]) -> dict[str, tuple[int, str]]:
+    """The latest (sent_at, Message-ID) each ticket names."""
+    latest: dict[str, tuple[int, str]] = {}
+    for ticket, sent_at, message_id in rows:
+        latest[ticket] = max(latest.get(ticket, (sent_at, message_id)), (sent_at, message_id))
+    return latest
+
+
+def _later(direct: str | None, named: tuple[int, str] | None) -> str | None:
+    """The Message-ID of the later of a "sent_at message-id" answer and a named one."""
+    given = [named] if named is not None else []
+    if direct:
+        sent_at, message_id = direct.split(" ", 1)
+        given.append((int(sent_at), message_id))
     return max(given)[1] if given else None
 
 
