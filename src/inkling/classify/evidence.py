@@ -20,6 +20,8 @@ from inkling.classify.signatures import LateFetch, Signature, UserAgents
 from inkling.model import Agent
 
 PREFETCH_HEADERS = ("purpose", "sec-purpose", "x-purpose", "x-moz")
+#: Where an import keeps an email service's own machine flag ("sendgrid: true").
+PROVIDER_FLAG = "x-provider-bot"
 PREFETCH_WORDS = ("prefetch", "preview", "prerender")
 DATA_CENTRES = frozenset({"microsoft", "amazon", "google", "googlebot"})
 
@@ -76,6 +78,21 @@ class Evidence(NamedTuple):
 
 _Add = Callable[[Evidence], None]
 
+#: What each service's flag says, by its word (research/signals.md): SendGrid's
+#: ``sg_machine_open`` covers Apple's privacy proxy only; Mailgun's ``client-info.bot`` is
+#: "apple", "gmail" or "generic". Gmail's proxy fetches when the person opens (signals.md:
+#: the libraries that call it a bot lose real opens), so Mailgun's "gmail" adds nothing.
+PROVIDER_FLAGS: dict[str, Evidence | None] = {
+    "sendgrid: true": Evidence(
+        6, "SendGrid flagged it as a machine open (Apple's privacy proxy)", Agent.APPLE_MPP
+    ),
+    "mailgun: apple": Evidence(
+        6, "Mailgun flagged it as Apple's privacy proxy fetching", Agent.APPLE_MPP
+    ),
+    "mailgun: generic": Evidence(4, "Mailgun flagged it as a machine (a bot)", Agent.SCRIPT),
+    "mailgun: gmail": None,
+}
+
 
 @dataclass(slots=True)
 class Facts:
@@ -111,6 +128,10 @@ def hit_facts(
         hit.honeypot, day,
     )  # fmt: skip
     facts = Facts(hit, signature, network, source, list(standing), score)
+    flagged = PROVIDER_FLAGS.get(hit.headers.get(PROVIDER_FLAG, "")) if hit.headers else None
+    if flagged is not None:  # only imports carry it
+        facts.evidence.append(flagged)
+        facts.score += flagged.weight
     if hit.sent_at is None:
         return facts
     if hit.kind == "click":
