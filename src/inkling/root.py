@@ -255,7 +255,7 @@ def node(
     recorder = Recorder(journal)
     loader = Loader(journal, services.store.events, BatchJudge(judge_with), services.codec)
     shared = outbound(settings, services)
-    companions: list[Companion] = [_webhooks(services)]
+    companions: list[Companion] = [_webhooks(services), _due(settings, services)]
     if relay_port is not None:
         companions.append(_relay(settings, services, shared, relay_port, announce))
     if inbound_port is not None or settings.imap_url:
@@ -287,6 +287,22 @@ def _webhooks(services: Services) -> Companion:
         dispatcher = Dispatcher(Webhooks(services.store.database))
         dispatcher.start()
         return dispatcher.stop
+
+    return start
+
+
+def _due(settings: Settings, services: Services) -> Companion:
+    """Announces ``recommendation.due`` as the queue's recommendations fall due, while a
+    subscription wants it (webhooks/due.py)."""
+    from inkling.store.webhooks import Webhooks
+    from inkling.webhooks.due import DueAnnouncer
+
+    teams = team_book(settings)
+
+    def start() -> Callable[[], None]:
+        announcer = DueAnnouncer(services.store, Webhooks(services.store.database), teams)
+        announcer.start()
+        return announcer.stop
 
     return start
 
