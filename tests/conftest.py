@@ -63,9 +63,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'inkling.db'}"
     store: Store = request.getfixturevalue("_pg_store")
     with store.database.engine.begin() as connection:
-        connection.execute(
-            text(f"TRUNCATE {', '.join(t.name for t in metadata.sorted_tables)}")
-        )
+        connection.execute(text(f"TRUNCATE {', '.join(t.name for t in metadata.sorted_tables)}"))
     return store.url
 
 
