@@ -16,6 +16,7 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI, Header, HTTPException
+from sqlalchemy import event
 
 from inkling import root
 from inkling.api.keys import ApiKeys
@@ -156,3 +157,29 @@ def test_the_cursor_sends_late_arrivals_once_and_resumes_after_its_mark() -> Non
 def test_an_id_not_of_the_feed_starts_now(bad: str) -> None:
     cursor = FeedCursor.resume(bad, now=100.0)
     assert [e.id for e, _ in cursor.take([_stored("old", 50.0), _stored("new", 100.5)])] == ["new"]
+
+
+def test_the_feed_reads_signals_from_a_time_on_by_the_signals_index(
+    store: Store, webhooks: Webhooks
+) -> None:
+    message = new_message_id()
+    old_reply = Event(new_event_id(), message, EventKind.REPLY, 10.0, method="IMAP")
+    machine = Event(new_event_id(), message, EventKind.OPEN, 30.0, verdict=Verdict.MACHINE)
+    new_reply = Event(new_event_id(), message, EventKind.REPLY, 40.0, method="IMAP")
+    click = _human_click(message, 20.0)
+    store.events.insert([old_reply, machine, new_reply, click])
+    assert [e.id for e in webhooks.signals_since(15.0, 10)] == [click.id, new_reply.id]
+    assert [e.id for e in webhooks.signals_since(15.0, 1)] == [click.id]
+    if store.database.dialect == "sqlite":  # and by the index, not a scan of every event
+        asked: list[tuple[str, Any]] = []
+
+        def keep(_c: Any, _cur: Any, statement: str, params: Any, *_rest: Any) -> None:
+            asked.append((statement, params))
+
+        event.listen(store.database.engine, "before_cursor_execute", keep)
+        webhooks.signals_since(15.0, 10)
+        event.remove(store.database.engine, "before_cursor_execute", keep)
+        ((statement, params),) = asked
+        with store.database.engine.connect() as connection:
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()
+        assert "USING INDEX ix_events_signals_ts" in str(plan[0])

@@ -27,7 +27,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, select, text, update
 
 from inkling.errors import StoreError
 from inkling.model import Event, EventKind
@@ -292,7 +292,9 @@ class Webhooks:
                     links, and_(k.message == e.message, k.idx == e.link)
                 )
             )
-            .where(e.ts >= ts, or_(e.verdict == "human", e.kind.not_in(("open", "click"))))
+            # the index's own words, literally: a planner matches a partial index's WHERE
+            # only to the same terms, not to bound parameters
+            .where(e.ts >= ts, text(f"({SIGNALS_WHERE})"))
             .order_by(e.ts, e.id)
             .limit(limit)
         )
