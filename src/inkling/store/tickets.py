@@ -252,15 +252,22 @@ class _Raw:
 
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
-        self._mark = "%s" if connection.dialect.name == "postgresql" else "?"
+        self._postgres = connection.dialect.name == "postgresql"
+        self._mark = "%s" if self._postgres else "?"
 
     def rows(self, sql: str, *params: Any, many: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Rows of ``sql``: ``{marks}`` stands for one mark per item of ``many``, which
-        go after ``params``; ``{mark}`` for one."""
-        text = sql.format(mark=self._mark, marks=", ".join([self._mark] * len(many)))
+        """Rows of ``sql``: ``{mark}`` stands for one parameter; ``{among}`` for "is one
+        of ``many``", which go after ``params`` (on PostgreSQL one array, ``= ANY(%s)``,
+        which it plans far faster than thousands of marks)."""
+        if self._postgres:
+            text = sql.format(mark="%s", among="= ANY(%s)")
+            values: tuple[Any, ...] = (*params, list(many)) if "{among}" in sql else params
+        else:
+            text = sql.format(mark="?", among=f"IN ({', '.join(['?'] * len(many))})")
+            values = (*params, *many)
         cursor = self._connection.connection.cursor()
         try:
-            cursor.execute(text, (*params, *many))
+            cursor.execute(text, values)
             return list(cursor.fetchall())
         finally:
             cursor.close()
@@ -288,7 +295,7 @@ _NAMED_SENT = (
 )
 _COPIES_OF = (
     "SELECT m.message_id, m.id, m.message_id, m.sent_at, m.recipient, m.subject, m.untracked "
-    "FROM messages m WHERE m.sent_at <= {mark} AND m.message_id IN ({marks})"
+    "FROM messages m WHERE m.sent_at <= {mark} AND m.message_id {among}"
 )
 _COPY_COLUMNS = "m.id, m.message_id, m.sent_at, m.recipient, m.subject, m.untracked"
 _DIRECT = (
@@ -302,23 +309,23 @@ _NAMED = (
 )
 _DIRECT_OF = (
     f"SELECT m.ticket, {_COPY_COLUMNS} FROM messages m "
-    "WHERE m.sent_at <= {mark} AND m.ticket IN ({marks})"
+    "WHERE m.sent_at <= {mark} AND m.ticket {among}"
 )
 _NAMED_OF = (
     f"SELECT n.ticket, {_COPY_COLUMNS} FROM ticket_messages n "
     "JOIN messages m ON m.message_id = n.message_id "
-    "WHERE m.sent_at <= {mark} AND n.ticket IN ({marks})"
+    "WHERE m.sent_at <= {mark} AND n.ticket {among}"
 )
 _SIGNALS = (
     "SELECT message, kind, ts, verdict, details FROM events "
-    f"WHERE ts <= {{mark}} AND message IN ({{marks}}) AND ({SIGNALS_WHERE})"
+    f"WHERE ts <= {{mark}} AND message {{among}} AND ({SIGNALS_WHERE})"
 )
 # One step back along ix_events_message_ts per copy, not a scan of its machine fetches.
 _LAST_OTHER = (
     "SELECT m.id, (SELECT e.verdict || ' ' || COALESCE(e.agent, '') || ' ' || "
     "CAST(e.ts AS TEXT) FROM events e WHERE e.message = m.id AND e.ts <= {mark} "
     "AND e.kind IN ('open', 'click') AND e.verdict <> 'human' ORDER BY e.ts DESC LIMIT 1) "
-    "FROM messages m WHERE m.id IN ({marks})"
+    "FROM messages m WHERE m.id {among}"
 )
 
 
