@@ -16,7 +16,7 @@ from inkling.cli.output import printable, say
 from inkling.cli.serving import settings
 
 events_app = typer.Typer(
-    help="Events recorded elsewhere: sends, opens, clicks, replies and bounces.",
+    help="Sends, hits and mail events recorded elsewhere.",
     no_args_is_help=True,
 )
 #: Fewer lines than this import without a progress bar: it would only flicker.

@@ -57,7 +57,8 @@ def import_tickets(
 
 def queue(
     team: Annotated[
-        str | None, typer.Option(metavar="TEAM", help="Only this team's tickets.")
+        str | None,
+        typer.Option(metavar="TEAM", help="Only this team's tickets.", show_default="every team"),
     ] = None,
     at: Annotated[
         str | None,
@@ -72,10 +73,11 @@ def queue(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
-    """What to do next on each open ticket, due first, then urgent before low.
+    """What to do next on each open ticket.
 
-    One recommendation per ticket from the playbook (docs/playbook.md), on its team's
-    business-hours clock, with the reason and when it falls due.
+    Due first, then urgent before low. One recommendation per ticket from the playbook
+    (docs/playbook.md), on its team's business-hours clock, with the reason and when it
+    falls due.
     """
     from inkling import root
     from inkling.cli.queue import show_queue
@@ -95,21 +97,26 @@ def queue(
 
 @messages_app.command("list", cls=PlainCommand)
 def list_messages(
-    ticket: Annotated[str | None, typer.Option(metavar="ID", help="Sent on this ticket.")] = None,
+    ticket: Annotated[
+        str | None, typer.Option(metavar="ID", help="Sent on this ticket.", show_default="any")
+    ] = None,
     recipient: Annotated[
-        str | None, typer.Option(metavar="ADDRESS", help="Sent to this address.")
+        str | None,
+        typer.Option(metavar="ADDRESS", help="Sent to this address.", show_default="any"),
     ] = None,
     since: Annotated[
-        str | None, typer.Option(metavar="TIME", help="Sent at or after this time.")
+        str | None,
+        typer.Option(metavar="TIME", help="Sent at or after this time.", show_default="any time"),
     ] = None,
     until: Annotated[
-        str | None, typer.Option(metavar="TIME", help="Sent before this time.")
+        str | None, typer.Option(metavar="TIME", help="Sent before this time.", show_default="now")
     ] = None,
     state: Annotated[
         str | None,
         typer.Option(
             metavar="STATE",
             help="bounced, away, replied, clicked, opened, machine_only or not_opened.",
+            show_default="any",
         ),
     ] = None,
     limit: Annotated[int, typer.Option(metavar="N", min=1, max=1000, help="At most N.")] = 50,
