@@ -93,6 +93,8 @@ def run(url: str, backend: str, args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     events = fill(store, args.tickets, args.events, now, random.Random(20261202))
     filled = time.perf_counter() - started
+    if backend == "postgresql":
+        _analyze(url)
     teams = TeamBook()
     build_queue(store, teams, at=now)  # warm-up: caches, the planner's statistics
     times, items = [], []
@@ -116,6 +118,14 @@ def run(url: str, backend: str, args: argparse.Namespace) -> dict[str, Any]:
         "bar_ms": BAR_MS,
         "meets_bar": best < BAR_MS,
     }
+
+
+def _analyze(url: str) -> None:
+    """PostgreSQL's statistics of the filled tables, as autovacuum gathers them on a live
+    database after a bulk change; without them it plans the fresh tables as empty."""
+    plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(plain, autocommit=True) as connection:
+        connection.execute("ANALYZE")
 
 
 def fill(store: Store, tickets: int, total_events: int, now: float, rng: random.Random) -> int:
