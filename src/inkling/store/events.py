@@ -263,7 +263,7 @@ _SQLITE_ROW = "(" + ", ".join(_SQLITE_PLACEHOLDERS.get(c, "?") for c in EVENT_CO
 def _sqlite_insert_sql(rows: int) -> str:
     values = ", ".join([_SQLITE_ROW] * rows)
     return (
-        f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES {values} "  # noqa: S608
+        f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES {values} "
         "ON CONFLICT (id) DO NOTHING"
     )
 
@@ -308,7 +308,7 @@ _COPY_EVENTS = f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
 def _pg_insert_ignoring() -> str:
     marks = ", ".join(["%s"] * len(EVENT_COLUMNS))
     return (
-        f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({marks}) "  # noqa: S608
+        f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({marks}) "
         "ON CONFLICT (id) DO NOTHING"
     )
 
@@ -395,7 +395,7 @@ def _apply_changes(connection: Any, changes: Sequence[VerdictChange]) -> None:
 
 def _update_sql(mark: str) -> str:
     return (
-        f"UPDATE events SET verdict = {mark}, agent = {mark}, reasons = {mark}, "  # noqa: S608
+        f"UPDATE events SET verdict = {mark}, agent = {mark}, reasons = {mark}, "
         f"leanings = {mark} WHERE id = {mark}"
     )
 
@@ -407,7 +407,7 @@ def _update_tuple(c: VerdictChange) -> tuple[Any, ...]:
 
 def _change_sql(mark: str) -> str:
     marks = ", ".join([mark] * len(_CHANGE_COLUMNS))
-    return f"INSERT INTO verdict_changes ({', '.join(_CHANGE_COLUMNS)}) VALUES ({marks})"  # noqa: S608
+    return f"INSERT INTO verdict_changes ({', '.join(_CHANGE_COLUMNS)}) VALUES ({marks})"
 
 
 def _change_tuple(c: VerdictChange) -> tuple[Any, ...]:
@@ -425,7 +425,7 @@ def _change_tuple(c: VerdictChange) -> tuple[Any, ...]:
 
 def _progress_sql(mark: str) -> str:
     return (
-        f"INSERT INTO journal_progress (segment, position, next_index, updated_at) "  # noqa: S608
+        f"INSERT INTO journal_progress (segment, position, next_index, updated_at) "
         f"VALUES ({mark}, {mark}, {mark}, {mark}) ON CONFLICT (segment) DO UPDATE SET "
         "position = excluded.position, next_index = excluded.next_index, "
         "updated_at = excluded.updated_at"
