@@ -34,9 +34,9 @@ def import_tickets(
         typer.Argument(metavar="FILE", help="Ticket upserts, one JSON object a line; - for stdin."),
     ],
 ) -> None:
-    """Create or update tickets from a JSON-lines file (the format is in DESIGN.md).
+    """Create or update tickets from a JSON-lines file.
 
-    An update older than the stored one is ignored. A bad line is reported with its
+    One ticket a line (the format is in docs/playbook.md). An update older than the stored one is ignored. A bad line is reported with its
     number and skipped; every other line is stored.
     """
     from inkling.root import open_services

@@ -90,7 +90,10 @@ def remove(
 def test(
     ident: Annotated[str, typer.Argument(metavar="ID", help="The subscription's id.")],
 ) -> None:
-    """Send a webhook.test event to a subscription now and print what it answered."""
+    """Send a test event to a subscription now.
+
+    Sends webhook.test past the outbox and prints what the receiver answered.
+    """
     from inkling.webhooks import send_test
 
     subscription = _webhooks().get(ident)
