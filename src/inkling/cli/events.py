@@ -43,9 +43,9 @@ def events_import(
         ),
     ] = "inkling",
 ) -> None:
-    """Record sends, hits and mail events from a file, judged like live ones.
+    """Record sends, hits and mail events from a file.
 
-    A bad line is reported on stderr as FILE:LINE: what was wrong, and the rest is
+    Opens and clicks are judged like live ones. A bad line is reported on stderr as FILE:LINE: what was wrong, and the rest is
     imported; the exit status is 1 if any line was bad. Importing a file twice records
     nothing new.
     """

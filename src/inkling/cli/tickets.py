@@ -122,7 +122,10 @@ def list_messages(
     limit: Annotated[int, typer.Option(metavar="N", min=1, max=1000, help="At most N.")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
-    """Sent messages, newest first: one line per message, its recipients side by side."""
+    """Sent messages, newest first.
+
+    One entry per message, each of its recipients side by side (who opened, who clicked).
+    """
     from inkling.cli.queue import show_messages
     from inkling.root import open_services
     from inkling.signals.search import MessageQuery, find_messages
