@@ -37,6 +37,7 @@ from urllib.parse import urlsplit, urlunsplit
 from sqlalchemy import text
 
 from inkling.classify import Classifier
+from inkling.collector import tune_collector
 from inkling.providers import Importer, read_file
 from inkling.store import Store
 
@@ -178,6 +179,7 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL too")
     parser.add_argument("--pg-admin-url", default=PG_ADMIN_URL)
     args = parser.parse_args()
+    tune_collector()  # as inkling events import and inkling serve do
     made = lines(args.messages)
     data = "\n".join(json.dumps(line) for line in made).encode()
     report: dict[str, Any] = {"messages": args.messages, "lines": len(made)}

@@ -25,10 +25,10 @@ from typing import Any
 
 from inkling.classify import Classifier
 from inkling.classify.batch import BatchJudge
+from inkling.collector import tune_collector
 from inkling.events import loader as loader_module
 from inkling.events.journal import JournalWriter
 from inkling.events.loader import Loader
-from inkling.server import tune_collector
 from inkling.store import Store
 from inkling.tokens import TokenCodec, new_message_id
 

@@ -36,6 +36,7 @@ from typing import Any
 
 import psycopg
 
+from inkling.collector import tune_collector
 from inkling.model import (
     Agent,
     Event,
@@ -78,6 +79,7 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL")
     parser.add_argument("--only-postgres", action="store_true")
     args = parser.parse_args()
+    tune_collector()  # as inkling queue and inkling serve do
     backends = ["postgresql"] if args.only_postgres else ["sqlite"]
     if args.postgres and not args.only_postgres:
         backends.append("postgresql")

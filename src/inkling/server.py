@@ -11,7 +11,6 @@ The pieces come built from the composition root (``root.py``).
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import logging
 import os
@@ -25,6 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from inkling.collector import tune_collector
 from inkling.events.legacy import adopt_spool
 from inkling.events.loader import Loader
 from inkling.events.recorder import Recorder
@@ -186,17 +186,6 @@ class _Metrics(Collector):
         up = GaugeMetricFamily("inkling_database_up", "1 if the loader reached the database.")
         up.add_metric([], 1.0 if status.database_reachable else 0.0)
         return [recorded, unrecorded, loaded, backlog, backlog_bytes, up]
-
-
-def tune_collector() -> None:
-    """Set the garbage collector for a node's load. What start-up built (modules, tables,
-    the app) lives as long as the process: frozen out of the collector's way. A young
-    generation of 50,000 objects instead of 700 lets the loader's batches (a few objects a
-    hit, freed with the batch) die before any collection walks them, and the old
-    generations are walked again only rarely. Inkling's own data makes no cycles, so the
-    garbage left for the collector is little."""
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
 
 
 def _free_bytes(directory: os.PathLike[str] | str) -> int:

@@ -45,17 +45,19 @@ def events_import(
 ) -> None:
     """Record sends, hits and mail events from a file.
 
-    Opens and clicks are judged like live ones. A bad line is reported on stderr as FILE:LINE: what was wrong, and the rest is
-    imported; the exit status is 1 if any line was bad. Importing a file twice records
-    nothing new.
+    Opens and clicks are judged like live ones. A bad line is reported on stderr as
+    FILE:LINE: what was wrong, and the rest is imported; the exit status is 1 if any line
+    was bad. Importing a file twice records nothing new.
     """
     from inkling import root
+    from inkling.collector import tune_collector
     from inkling.providers import FORMATS, read_file
 
     if format_name not in FORMATS:
         say(f"inkling: --format must be one of {', '.join(FORMATS)}, not {printable(format_name)}")
         raise SystemExit(2)
     chosen = settings()
+    tune_collector()
     services = root.open_services(chosen)
     data = read_input(file)
     items = list(read_file(data, format_name))

@@ -36,8 +36,9 @@ def import_tickets(
 ) -> None:
     """Create or update tickets from a JSON-lines file.
 
-    One ticket a line (the format is in docs/playbook.md). An update older than the stored one is ignored. A bad line is reported with its
-    number and skipped; every other line is stored.
+    One ticket a line (the format is in docs/playbook.md). An update older than the
+    stored one is ignored. A bad line is reported with its number and skipped; every other
+    line is stored.
     """
     from inkling.root import open_services
     from inkling.tickets.importing import import_tickets as run
@@ -81,10 +82,12 @@ def queue(
     """
     from inkling import root
     from inkling.cli.queue import show_queue
+    from inkling.collector import tune_collector
     from inkling.playbook.queue import build_queue
     from inkling.times import parse_time
 
     chosen = settings()
+    tune_collector()
     teams = root.team_book(chosen)
     store = root.open_services(chosen).store
     when = parse_time(at, "--at") if at is not None else None
