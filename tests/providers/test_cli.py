@@ -43,7 +43,7 @@ def test_a_file_with_a_bad_line_imports_the_rest_and_says_so(data_dir: Path) -> 
     assert done.returncode == 1
     assert done.stderr.splitlines() == [
         f"{events}:3: no message <a9\\u202egpj.exe@help.example>",  # shown, not obeyed
-        f"{events}:4: not JSON: Expecting property name enclosed in double quotes at column 2",
+        f"{events}:4: not JSON: unexpected character, expected a string key at column 2",
     ]
     assert done.stdout.startswith("imported 2, skipped duplicates 0,")
     again = _import(data_dir, "-", stdin=events.read_bytes())

@@ -17,6 +17,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+import orjson
+
 from inkling.errors import IntakeError
 from inkling.providers.lines import EventLine, Origin, SentLine, parse_line
 
@@ -81,7 +83,7 @@ def convert(name: str, payload: Any) -> SentLine | EventLine | None:
     if isinstance(subtype, str):
         line |= table.subtypes.get(subtype, {})
     line |= _facts(event, table)
-    raw = json.dumps(event, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    raw = orjson.dumps(event, option=orjson.OPT_SORT_KEYS).decode()
     ident = _first(event, table.paths["id"])
     bot = _first(event, table.paths["bot"])
     origin = Origin(name, str(ident) if ident else raw, raw, _bot_word(bot))

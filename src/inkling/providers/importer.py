@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from inkling.classify.batch import BatchJudge
 from inkling.classify.classifier import Classifier
@@ -115,6 +116,8 @@ class Importer:
         self._keep_full_ip = keep_full_ip
         self._batch = batch
         self._lock = threading.Lock()
+        # An export repeats few addresses many times (a proxy's, a scanner's, a customer's)
+        self._address = lru_cache(maxsize=65536)(self._look_up)
 
     def run(
         self, items: Iterable[Item], progress: Callable[[int], None] | None = None
@@ -275,7 +278,7 @@ class Importer:
             details=details,
         )
 
-    def _address(self, ip: str | None) -> tuple[str | None, str | None]:
+    def _look_up(self, ip: str | None) -> tuple[str | None, str | None]:
         """The address as it may be stored, and the published network the whole address
         is in ("" for none): looked up before truncating, as the tracker does."""
         if ip is None:

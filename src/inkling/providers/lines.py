@@ -10,13 +10,14 @@ provider's payload (``formats.py``) come through here too, with their :class:`Or
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
+
+import orjson
 
 from inkling.errors import InklingError, IntakeError
 from inkling.model import EventId, EventKind
@@ -66,7 +67,7 @@ class Origin:
         """A line of the `inkling` format, keyed by its canonical JSON (the same whether it
         came as a line or in an array). Its fields are the event's, so it is kept as
         ``raw`` only when it carries more (keys of its own, such as a helpdesk's)."""
-        canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        canonical = orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
         return cls("inkling", canonical, canonical if data.keys() - KNOWN_KEYS else "")
 
 
