@@ -38,7 +38,7 @@ from inkling.model import (
 from inkling.privacy.ip import truncate_ip
 from inkling.providers.judgements import judge_mail
 from inkling.providers.lines import EventLine, SentLine
-from inkling.store import Store
+from inkling.store import EventLoader, Store
 from inkling.tokens import new_message_id
 from inkling.tracker.app import EVIDENCE_HEADERS
 
@@ -141,11 +141,15 @@ class Importer:
                 progress(len(sends))
             # a message's hits together and in time order, as the judge wants them
             lines.sort(key=lambda item: (item[1].message, item[1].ts))
-            for start in range(0, len(lines), self._batch):
-                chunk = lines[start : start + self._batch]
-                self._import_events(chunk, result)
-                if progress:
-                    progress(len(chunk))
+            loader = self._store.events.loader()  # one connection for the whole file
+            try:
+                for start in range(0, len(lines), self._batch):
+                    chunk = lines[start : start + self._batch]
+                    self._import_events(chunk, result, loader)
+                    if progress:
+                        progress(len(chunk))
+            finally:
+                loader.close()
         result.bad.sort(key=lambda b: b.line)
         return result
 
@@ -194,16 +198,18 @@ class Importer:
 
     # -- events -------------------------------------------------------------------------
 
-    def _import_events(self, chunk: list[tuple[int, EventLine]], result: ImportResult) -> None:
+    def _import_events(
+        self, chunk: list[tuple[int, EventLine]], result: ImportResult, loader: EventLoader
+    ) -> None:
         pending = self._attach(chunk, result)
-        stored = self._store.imports.stored([p.line.event_id for p in pending])
+        idents = [p.line.event_id for p in pending]  # a hash each: worked out once
+        stored = self._store.imports.stored(idents)
         wanted_links = [p.copy.id for p in pending if p.line.url is not None]
         links = self._store.imports.links(wanted_links) if wanted_links else {}
         hits: list[Event] = []
         mail: list[Event] = []
         taken: set[EventId] = set()
-        for item in pending:
-            ident = item.line.event_id
+        for item, ident in zip(pending, idents, strict=True):
             if ident in stored or ident in taken:
                 result.duplicates += 1
                 continue
@@ -214,18 +220,14 @@ class Importer:
                 continue
             taken.add(ident)
             (hits if event.kind in HIT_KINDS else mail).append(event)
-        self._store_events(hits, mail)
+        self._store_events(hits, mail, loader)
         result.imported += len(hits) + len(mail)
 
-    def _store_events(self, hits: list[Event], mail: list[Event]) -> None:
+    def _store_events(self, hits: list[Event], mail: list[Event], loader: EventLoader) -> None:
         if not hits and not mail:
             return
         judged = self._judge.judge(hits, time.time()) if hits else None
-        loader = self._store.events.loader()
-        try:
-            loader.load([*hits, *mail], judged.changes if judged else (), ())
-        finally:
-            loader.close()
+        loader.load([*hits, *mail], judged.changes if judged else (), ())
         if judged is not None:
             judged.commit()
 

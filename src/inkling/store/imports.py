@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import insert, select
+from sqlalchemy import Column, Connection, Table, Text, any_, bindparam, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from inkling.errors import DuplicateMessage, StoreConflict
 from inkling.model import EventId, InklingId, MessageRecord
@@ -42,7 +43,7 @@ class Imports:
         # Two look-ups, each by its own index (an OR of both would scan the table).
         for column, keys in ((messages.c.id, ids), (messages.c.message_id, headers)):
             for chunk in _chunks(keys, _CHUNK):
-                query = select(messages).where(column.in_(chunk))
+                query = select(messages).where(_among(column, chunk, self._db.dialect))
                 with self._db.connect() as connection:
                     for row in connection.execute(query):
                         record = _record(row._mapping)
@@ -71,9 +72,9 @@ class Imports:
         ]
         try:
             with self._db.begin() as connection:
-                connection.execute(insert(messages), rows)
+                _insert_all(connection, messages, rows)
                 if urls:
-                    connection.execute(insert(links), urls)
+                    _insert_all(connection, links, urls)
         except StoreConflict as exc:
             raise DuplicateMessage(f"{len(copies)} copies: one is registered already") from exc
 
@@ -83,7 +84,7 @@ class Imports:
         for chunk in _chunks(sorted(set(copies)), _CHUNK):
             query = (
                 select(links.c.message, links.c.url)
-                .where(links.c.message.in_(chunk))
+                .where(_among(links.c.message, chunk, self._db.dialect))
                 .order_by(links.c.message, links.c.idx)
             )
             with self._db.connect() as connection:
@@ -95,10 +96,34 @@ class Imports:
         """Which of these event ids are stored already."""
         found: set[EventId] = set()
         for chunk in _chunks(sorted(set(ids)), _CHUNK):
-            query = select(events.c.id).where(events.c.id.in_(chunk))
+            query = select(events.c.id).where(_among(events.c.id, chunk, self._db.dialect))
             with self._db.connect() as connection:
                 found.update(EventId(row.id) for row in connection.execute(query))
         return found
+
+
+def _among(column: Column[Any], values: Sequence[str], dialect: str) -> Any:
+    """``column`` is one of ``values``: on PostgreSQL one array parameter (``= ANY``),
+    which it parses and plans far faster than thousands of separate ones."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(Text)))
+    return column.in_(values)
+
+
+def _insert_all(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Rows into ``table``: by ``COPY`` on PostgreSQL (one stream, as the journal's events
+    go), else one multi-row statement."""
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(table), rows)
+        return
+    names = list(rows[0])
+    cursor = connection.connection.cursor()
+    try:
+        with cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(tuple(row[name] for name in names))
+    finally:
+        cursor.close()
 
 
 def _chunks(items: Sequence[_T], size: int) -> Iterable[Sequence[_T]]:
