@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from inkling.relay import Outbound, RelayOptions
     from inkling.server import Companion, Node
     from inkling.tickets.helpdesks import HelpdeskOptions
+    from inkling.webhooks.due import DueFeed
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +157,14 @@ def outbound(settings: Settings, services: Services) -> Outbound:
     )
 
 
-def api(settings: Settings, services: Services, shared: Outbound | None = None) -> FastAPI:
-    """The JSON API, sending through ``shared`` (built here when not given)."""
+def api(
+    settings: Settings,
+    services: Services,
+    shared: Outbound | None = None,
+    due: DueFeed | None = None,
+) -> FastAPI:
+    """The JSON API, sending through ``shared`` (built here when not given); its live
+    feed carries the recommendations ``due`` is told of."""
     from inkling.api.app import ApiOptions, build_api
     from inkling.api.integrations import integrations_router
     from inkling.api.keys import ApiKeys
@@ -175,7 +182,7 @@ def api(settings: Settings, services: Services, shared: Outbound | None = None) 
             lambda data: services.store.tickets.upsert(parse_ticket(data)),
         ),
         teams=team_book(settings),
-        stream=lambda auth: stream_router(Webhooks(services.store.database), auth),
+        stream=lambda auth: stream_router(Webhooks(services.store.database), auth, due=due),
         events=lambda auth: _events_router(settings, services, auth),
     )
 
@@ -255,7 +262,10 @@ def node(
     recorder = Recorder(journal)
     loader = Loader(journal, services.store.events, BatchJudge(judge_with), services.codec)
     shared = outbound(settings, services)
-    companions: list[Companion] = [_webhooks(services), _due(settings, services)]
+    from inkling.webhooks.due import DueFeed
+
+    due = DueFeed()  # the announcer tells it, the live feed reads it
+    companions: list[Companion] = [_webhooks(services), _due(settings, services, due)]
     if relay_port is not None:
         companions.append(_relay(settings, services, shared, relay_port, announce))
     if inbound_port is not None or settings.imap_url:
@@ -269,7 +279,7 @@ def node(
         recorder=recorder,
         loader=loader,
         store=services.store,
-        api=api(settings, services, shared),
+        api=api(settings, services, shared, due),
         companions=companions,
         tracker=lambda fallback: Tracker(
             services.codec, recorder.record, client, _locator(judge_with), fallback=fallback
@@ -291,16 +301,18 @@ def _webhooks(services: Services) -> Companion:
     return start
 
 
-def _due(settings: Settings, services: Services) -> Companion:
-    """Announces ``recommendation.due`` as the queue's recommendations fall due, while a
-    subscription wants it (webhooks/due.py)."""
+def _due(settings: Settings, services: Services, feed: DueFeed) -> Companion:
+    """Announces ``recommendation.due`` as the queue's recommendations fall due, to the
+    webhooks that want it and to the live feed (webhooks/due.py)."""
     from inkling.store.webhooks import Webhooks
     from inkling.webhooks.due import DueAnnouncer
 
     teams = team_book(settings)
 
     def start() -> Callable[[], None]:
-        announcer = DueAnnouncer(services.store, Webhooks(services.store.database), teams)
+        announcer = DueAnnouncer(
+            services.store, Webhooks(services.store.database), teams, feed=feed
+        )
         announcer.start()
         return announcer.stop
 

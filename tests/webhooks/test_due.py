@@ -15,7 +15,7 @@ from inkling.tickets.upsert import parse_ticket
 from inkling.times import parse_time
 from inkling.tokens import new_message_id
 from inkling.webhooks import Dispatcher, RetryPolicy, Sender, subscribe
-from inkling.webhooks.due import DueAnnouncer
+from inkling.webhooks.due import DueAnnouncer, DueFeed
 from tests.webhooks.receiver import Receiver
 
 QUICK = RetryPolicy(base=0.05, ceiling=0.2, horizon=3600.0)
@@ -60,3 +60,21 @@ def test_a_due_recommendation_is_announced_once(
         "2026-11-03T10:00:00Z",
     )
     assert data["reason"].startswith("Urgent, and no sign of a person")
+
+
+def test_the_live_feed_gets_due_recommendations_while_someone_watches(
+    store: Store, webhooks: Webhooks
+) -> None:
+    feed = DueFeed()
+    announcer = DueAnnouncer(store, webhooks, TeamBook(), feed=feed)
+    _silent_urgent_ticket(store)
+    due = parse_time("2026-11-03T10:00:00Z", "now")
+    announcer.announce(due)
+    assert feed.since(0) == []  # nobody watching, no subscription: the queue is not read
+    feed.listeners = 1
+    announcer.announce(due + 60)
+    announcer.announce(due + 120)  # once
+    ((number, envelope),) = feed.since(0)
+    assert envelope["type"] == "recommendation.due"
+    assert (envelope["data"]["ticket"], envelope["data"]["action"]) == ("4123", "escalate")
+    assert feed.since(number) == []

@@ -15,6 +15,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections import deque
 from typing import Any
 
 from inkling.errors import StoreError
@@ -23,19 +24,55 @@ from inkling.playbook.queue import QueueItem, build_queue
 from inkling.playbook.teams import TeamBook
 from inkling.store import Store
 from inkling.store.webhooks import Webhooks
+from inkling.times import iso
 
 log = logging.getLogger(__name__)
 
 DUE = "recommendation.due"
+#: Due recommendations the live feed keeps for its clients to catch up on.
+FEED_KEEP = 1000
+
+
+class DueFeed:
+    """The recommendations announced lately, numbered, for the live feed: a stream reads
+    those after the last number it sent (``since``). In memory: a client that connects
+    gets what falls due from then on."""
+
+    def __init__(self, keep: int = FEED_KEEP) -> None:
+        self._items: deque[tuple[int, dict[str, Any]]] = deque(maxlen=keep)
+        self._lock = threading.Lock()
+        self._last = 0
+        #: Live-feed clients connected now: with none, the queue need not be read for it.
+        self.listeners = 0
+
+    def add(self, envelope: dict[str, Any]) -> None:
+        with self._lock:
+            self._last += 1
+            self._items.append((self._last, envelope))
+
+    @property
+    def last(self) -> int:
+        return self._last
+
+    def since(self, number: int) -> list[tuple[int, dict[str, Any]]]:
+        with self._lock:
+            return [(n, item) for n, item in self._items if n > number]
 
 
 class DueAnnouncer:
     """Publishes due recommendations on a thread of its own."""
 
     def __init__(
-        self, store: Store, webhooks: Webhooks, teams: TeamBook, *, interval: float = 60.0
+        self,
+        store: Store,
+        webhooks: Webhooks,
+        teams: TeamBook,
+        *,
+        interval: float = 60.0,
+        feed: DueFeed | None = None,
     ) -> None:
         self._store = store
+        self._feed = feed
         self._webhooks = webhooks
         self._teams = teams
         self._interval = interval
@@ -53,16 +90,23 @@ class DueAnnouncer:
             self._thread.join(timeout=10)
 
     def announce(self, now: float | None = None) -> int:
-        """Publish what is due at ``now``; the deliveries queued (0 when nobody listens)."""
-        if not any(s.wants(DUE) for s in self._webhooks.subscriptions()):
+        """Publish what is due at ``now`` to the webhooks that want it and to the live
+        feed; the deliveries queued (0 when no subscription wants it)."""
+        subscribed = any(s.wants(DUE) for s in self._webhooks.subscriptions())
+        watched = self._feed is not None and self._feed.listeners > 0
+        if not subscribed and not watched:
             return 0
         when = time.time() if now is None else now
         due = {due_id(item): item for item in build_queue(self._store, self._teams, at=when)}
         due = {ident: item for ident, item in due.items() if item.due_now}
         queued = 0
         for ident, item in due.items():
-            if ident not in self._announced:
+            if ident in self._announced:
+                continue
+            if subscribed:
                 queued += self._webhooks.publish(DUE, ident, due_payload(item), when)
+            if watched and self._feed is not None:
+                self._feed.add({"type": DUE, "timestamp": iso(when), "data": due_payload(item)})
         self._announced = set(due)  # what is no longer due need not be remembered
         return queued
 
