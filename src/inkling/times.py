@@ -4,7 +4,8 @@ in UTC out (``2026-12-07T15:00:00Z``)."""
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+import time
+from datetime import datetime
 
 from inkling.errors import InklingError
 
@@ -33,5 +34,7 @@ def parse_time(text: str, name: str) -> float:
 
 
 def iso(ts: float) -> str:
-    """``ts`` (seconds since 1970) as ISO 8601 in UTC, to the second."""
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    """``ts`` (seconds since 1970) as ISO 8601 in UTC, to the second (by ``strftime``:
+    the same text as ``datetime.isoformat`` in half the time, and a queue writes
+    thousands)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))

@@ -146,14 +146,14 @@ def _clicked(s: Situation) -> Made | None:
         return None
     limits = s.team.thresholds
     hold_until = s.later(click, hours=limits.hold_hours)
-    quiet_from = s.later(click, days=limits.quiet_after_days)
-    ago = s.business(click, s.at)
     if s.at < hold_until:
         reason = (
             "A person clicked a link: give them time to try it before a nudge, until "
             f"{_hours(limits.hold_hours)} after the click."
         )
         return _made(Action.HOLD, hold_until, reason)
+    quiet_from = s.later(click, days=limits.quiet_after_days)
+    ago = s.business(click, s.at)
     if s.at < quiet_from:
         reason = f"A person clicked a link {ago} ago and has not replied: ask whether it helped."
         return _made(Action.CHECK_IN, hold_until, reason)

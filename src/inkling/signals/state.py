@@ -113,6 +113,8 @@ def thread_of(copies: Sequence[MessageRecord], events: Sequence[Event]) -> Threa
 def signs_of(thread: Thread) -> Signs:
     """The signs in a thread's signal events (they come sorted by time)."""
     signs = Signs(sent_at=float(thread.sent_at), last_other_hit=thread.last_other_hit)
+    if not thread.signals:
+        return signs
     last_human_open: float | None = None
     for event in thread.signals:
         if _is_persons_open(event):
