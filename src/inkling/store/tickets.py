@@ -288,10 +288,13 @@ _OPEN_WITH_LATEST = (
     "WHERE m.ticket = t.id AND m.sent_at <= {mark} ORDER BY m.sent_at DESC LIMIT 1) "
     "FROM tickets t WHERE " + _STILL_OPEN
 )
+# Driven from the named Message-IDs (few, or none: then it reads nothing), not from every
+# message sent by then, which SQLite's planner picks unless CROSS JOIN fixes the order.
 _NAMED_SENT = (
     "SELECT n.ticket, m.sent_at, m.message_id FROM ticket_messages n "
-    "JOIN tickets t ON t.id = n.ticket JOIN messages m ON m.message_id = n.message_id "
-    "WHERE m.sent_at <= {mark} AND " + _STILL_OPEN
+    "CROSS JOIN messages m CROSS JOIN tickets t "
+    "WHERE m.message_id = n.message_id AND t.id = n.ticket AND m.sent_at <= {mark} AND "
+    + _STILL_OPEN
 )
 _COPIES_OF = (
     "SELECT m.message_id, m.id, m.message_id, m.sent_at, m.recipient, m.subject, m.untracked "
