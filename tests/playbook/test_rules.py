@@ -310,3 +310,21 @@ def test_a_message_the_ticket_names_counts_as_its_latest(store: Store) -> None:
     store.tickets.upsert(parse_ticket(body))
     (item,) = build_queue(store, TeamBook(), at=t("2026-12-07T11:00:00Z"))
     assert (item.ticket.id, item.message) == ("4123", "<named@help.example>")
+
+
+def test_a_reply_to_an_earlier_message_after_the_latest_one_counts(story: Story) -> None:
+    story.open_ticket("2026-12-07T09:00:00Z", priority="urgent")
+    story.send("2026-12-07T10:00:00Z", message_id="<first@help.example>")
+    first = story.copies
+    story.hit("2026-12-07T10:30:00Z", EventKind.REPLY, Verdict.HUMAN, Agent.REPLY)
+    story.send("2026-12-07T11:00:00Z", message_id="<second@help.example>")
+    # the reply came before the second message: the team has answered it, the rules go on
+    assert story.action("2026-12-08T12:00:00Z")[0] == "escalate"
+    story.copies = first  # the customer answers the first message again, after the second
+    story.hit("2026-12-08T13:00:00Z", EventKind.REPLY, Verdict.HUMAN, Agent.REPLY)
+    (item,) = story.queue("2026-12-08T14:00:00Z", include_all=True)
+    assert (item.message, item.as_json()["action"], item.as_json()["state"]) == (
+        "<second@help.example>",
+        "none",
+        "replied",
+    )

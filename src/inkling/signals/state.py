@@ -113,6 +113,7 @@ def thread_of(copies: Sequence[MessageRecord], events: Sequence[Event]) -> Threa
 def signs_of(thread: Thread) -> Signs:
     """The signs in a thread's signal events (they come sorted by time)."""
     signs = Signs(sent_at=float(thread.sent_at), last_other_hit=thread.last_other_hit)
+    signs.replies += thread.replies_elsewhere
     if not thread.signals:
         return signs
     last_human_open: float | None = None
@@ -125,6 +126,7 @@ def signs_of(thread: Thread) -> Signs:
             signs.clicks.append(event.ts)
         elif event.kind == EventKind.REPLY:
             signs.replies.append(event.ts)
+            signs.replies.sort()
         elif event.kind == EventKind.BOUNCE:
             _bounced(signs, event)
         elif event.kind == EventKind.AUTOREPLY:

@@ -80,6 +80,13 @@ events = Table(
     Column("reasons", Text, nullable=False, default="[]"),
     Column("leanings", Text, nullable=False, default="[]"),  # where each reason points
     Index("ix_events_message_ts", "message", "ts"),
+    # The customers' replies, few beside the hits: the queue reads them all at once.
+    Index(
+        "ix_events_replies",
+        "message",
+        sqlite_where=text("kind = 'reply'"),
+        postgresql_where=text("kind = 'reply'"),
+    ),
     # What the triage queue reads: hits judged human, and every mail that came back.
     Index(
         "ix_events_signals",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, and_, insert, or_, select, update
@@ -75,6 +75,9 @@ class Thread:
     copies: list[MessageRecord]
     signals: list[Signal]
     last_other_hit: LastHit | None
+    #: When the customer replied, after this message was sent, to an earlier one of the
+    #: ticket's (the helpdesk has the ball then too).
+    replies_elsewhere: list[float] = field(default_factory=list)
 
     @property
     def message_id(self) -> str:
@@ -132,7 +135,10 @@ class Tickets:
         with self._db.connect() as connection:
             raw = _Raw(connection)
             latest = _latest_copies(raw, ticket_ids, at)
-            return _threads(raw, latest, at)
+            threads = _threads(raw, latest, at)
+            for chunk in _chunks(ticket_ids):
+                _add_replies(threads, raw.rows(_REPLIES_OF, at, many=chunk))
+            return threads
 
     def open_threads(self, at: float) -> list[tuple[Ticket, Thread | None]]:
         """Every ticket open and created by ``at``, with its latest thread (None when
@@ -151,6 +157,7 @@ class Tickets:
             copies = _copies_of(raw, sorted(set(latest_ids.values())), at)
             latest = {t: copies[m] for t, m in latest_ids.items() if m in copies}
             threads = _threads(raw, latest, at)
+            _add_replies(threads, raw.rows(_OPEN_REPLIES, at, at))
         return [(ticket, threads.get(ticket.id)) for ticket in found]
 
     def thread(self, copies: Sequence[MessageRecord], at: float) -> Thread:
@@ -296,6 +303,17 @@ _NAMED_SENT = (
     "WHERE m.message_id = n.message_id AND t.id = n.ticket AND m.sent_at <= {mark} AND "
     + _STILL_OPEN
 )
+# The customers' replies by then, on the messages of open tickets (or of some tickets):
+# read through ix_events_replies, which holds replies only (few beside the hits).
+_OPEN_REPLIES = (
+    "SELECT m.ticket, e.message, e.ts FROM events e "
+    "JOIN messages m ON m.id = e.message JOIN tickets t ON t.id = m.ticket "
+    "WHERE e.kind = 'reply' AND e.ts <= {mark} AND " + _STILL_OPEN
+)
+_REPLIES_OF = (
+    "SELECT m.ticket, e.message, e.ts FROM events e JOIN messages m ON m.id = e.message "
+    "WHERE e.kind = 'reply' AND e.ts <= {mark} AND m.ticket {among}"
+)
 _COPIES_OF = (
     "SELECT m.message_id, m.id, m.message_id, m.sent_at, m.recipient, m.subject, m.untracked "
     "FROM messages m WHERE m.sent_at <= {mark} AND m.message_id {among}"
@@ -432,6 +450,18 @@ def _threads(raw: _Raw, latest: dict[str, list[MessageRecord]], at: float) -> di
         last = _latest_of([others[c.id] for c in copies if c.id in others])
         threads[ticket] = Thread(copies, found, last)
     return threads
+
+
+def _add_replies(threads: dict[str, Thread], rows: list[tuple[Any, ...]]) -> None:
+    """Replies to a ticket's other messages, received after its latest one was sent."""
+    for ticket, message, ts in rows:
+        thread = threads.get(ticket)
+        if thread is None or ts < thread.sent_at:
+            continue
+        if all(c.id != message for c in thread.copies):
+            thread.replies_elsewhere.append(ts)
+    for thread in threads.values():
+        thread.replies_elsewhere.sort()
 
 
 def _by_time(signal: Signal) -> float:

@@ -2,7 +2,8 @@
 
 Also an index for the triage queue: the events that can be a sign of a person or say
 something by mail (human hits, and every mail that came back), by message and time, so
-the queue reads those and not every machine fetch.
+the queue reads those and not every machine fetch; and one of the customers' replies
+alone, few beside the hits, which the queue reads whole.
 
 Revision ID: 0006
 Revises: 0005
@@ -51,6 +52,13 @@ def upgrade() -> None:
     op.create_index("ix_messages_ticket", "messages", ["ticket", "sent_at"])
     op.create_index("ix_messages_sent_at", "messages", ["sent_at"])
     op.create_index(
+        "ix_events_replies",
+        "events",
+        ["message"],
+        sqlite_where=sa.text("kind = 'reply'"),
+        postgresql_where=sa.text("kind = 'reply'"),
+    )
+    op.create_index(
         "ix_events_signals",
         "events",
         ["message", "ts"],
@@ -61,6 +69,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_events_signals", "events")
+    op.drop_index("ix_events_replies", "events")
     op.drop_index("ix_messages_sent_at", "messages")
     op.drop_index("ix_messages_ticket", "messages")
     op.drop_table("ticket_messages")
