@@ -37,7 +37,11 @@ def show_queue(items: Sequence[QueueItem], console: Console | None = None) -> No
         out.print("Nothing to do: no open ticket needs an action.")
         return
     due = sum(item.due_now for item in items)
-    out.print(Text(f"{due} due now, {len(items) - due} later (times in UTC)", style="bold"))
+    idle = sum(item.recommendation.due is None for item in items)
+    counts = f"{due} due now, {len(items) - due - idle} later"
+    if idle:
+        counts += f", {idle} with nothing to do"
+    out.print(Text(f"{counts} (times in UTC)", style="bold"))
     rows = [_queue_row(item) for item in items]
     widths = [max(len(row[i].plain) for row in [_HEADINGS, *rows]) for i in range(len(_HEADINGS))]
     out.print(_line(_HEADINGS, widths), no_wrap=True, overflow="ellipsis")
