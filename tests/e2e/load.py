@@ -72,6 +72,12 @@ class Load:
 
     def _work(self) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", self._port, timeout=10)
+        try:
+            self._send(connection)
+        finally:  # also when the server went away: no socket left for the collector
+            connection.close()
+
+    def _send(self, connection: http.client.HTTPConnection) -> None:
         headers = {"X-Forwarded-For": self._forwarded_for} if self._forwarded_for else {}
         for agent, path in self._probes():
             try:
@@ -91,4 +97,3 @@ class Load:
                     self.unrecorded.add(agent)
                 else:
                     self.acknowledged.add(agent)
-        connection.close()
