@@ -14,10 +14,10 @@ key is :class:`StoreConflict`; anything else (a bug, a schema out of step) is
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy import exc as sa_exc
@@ -234,3 +234,15 @@ def redact(url: str) -> str:
 def first_line(exc: BaseException | None) -> str:
     said = str(exc).strip() if exc is not None else ""
     return said.splitlines()[0] if said else type(exc).__name__
+
+
+_T = TypeVar("_T")
+#: Keys one statement names at most: well under every backend's parameter limit (SQLite
+#: allows 32,766).
+CHUNK = 5000
+
+
+def chunks(items: Sequence[_T], size: int = CHUNK) -> Iterator[Sequence[_T]]:
+    """``items`` a statement's worth at a time."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

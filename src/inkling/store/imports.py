@@ -9,21 +9,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Column, Connection, Table, Text, any_, bindparam, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from inkling.errors import DuplicateMessage, StoreConflict
 from inkling.model import EventId, InklingId, MessageRecord
-from inkling.store.engine import Database
+from inkling.store.engine import Database, chunks
 from inkling.store.messages import _record, _row
 from inkling.store.schema import events, links, messages
 
 #: Keys a query names at most (SQLite allows 32,766 parameters; PostgreSQL more).
 _CHUNK = 2000
 _INKLING_ID = re.compile("[0-9a-f]{20}")
-_T = TypeVar("_T")
 
 
 class Imports:
@@ -42,7 +41,7 @@ class Imports:
         headers = sorted({f"<{k.strip('<>')}>" for k in wanted} | wanted)
         # Two look-ups, each by its own index (an OR of both would scan the table).
         for column, keys in ((messages.c.id, ids), (messages.c.message_id, headers)):
-            for chunk in _chunks(keys, _CHUNK):
+            for chunk in chunks(keys, _CHUNK):
                 query = select(messages).where(_among(column, chunk, self._db.dialect))
                 with self._db.connect() as connection:
                     for row in connection.execute(query):
@@ -81,7 +80,7 @@ class Imports:
     def links(self, copies: Iterable[InklingId]) -> dict[InklingId, list[str]]:
         """The tracked links of each copy, by index."""
         found: dict[InklingId, list[str]] = {}
-        for chunk in _chunks(sorted(set(copies)), _CHUNK):
+        for chunk in chunks(sorted(set(copies)), _CHUNK):
             query = (
                 select(links.c.message, links.c.url)
                 .where(_among(links.c.message, chunk, self._db.dialect))
@@ -95,7 +94,7 @@ class Imports:
     def stored(self, ids: Iterable[EventId]) -> set[EventId]:
         """Which of these event ids are stored already."""
         found: set[EventId] = set()
-        for chunk in _chunks(sorted(set(ids)), _CHUNK):
+        for chunk in chunks(sorted(set(ids)), _CHUNK):
             query = select(events.c.id).where(_among(events.c.id, chunk, self._db.dialect))
             with self._db.connect() as connection:
                 found.update(EventId(row.id) for row in connection.execute(query))
@@ -124,11 +123,6 @@ def _insert_all(connection: Connection, table: Table, rows: list[dict[str, Any]]
                 copy.write_row(tuple(row[name] for name in names))
     finally:
         cursor.close()
-
-
-def _chunks(items: Sequence[_T], size: int) -> Iterable[Sequence[_T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def _unique(records: list[MessageRecord]) -> list[MessageRecord]:

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, and_, insert, or_, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 
 from inkling.errors import UnknownTicket
 from inkling.model import (
-    HIT_KINDS,
     Agent,
     EventKind,
     InklingId,
@@ -29,7 +28,7 @@ from inkling.model import (
     Verdict,
     agent_or_none,
 )
-from inkling.store.engine import Database
+from inkling.store.engine import Database, chunks
 from inkling.store.messages import _record
 from inkling.store.schema import (
     SIGNALS_WHERE,
@@ -44,10 +43,6 @@ _KINDS = {k.value: k for k in EventKind}
 _VERDICTS = {v.value: v for v in Verdict}
 _PRIORITIES = {p.value: p for p in Priority}
 _STATUSES = {s.value: s for s in Status}
-
-#: Rows asked for in one ``IN (...)``: well under every backend's parameter limit.
-CHUNK = 5000
-_HITS = tuple(kind.value for kind in HIT_KINDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +100,12 @@ class Tickets:
 
     def get(self, ident: str) -> Ticket:
         with self._db.connect() as connection:
-            found = _tickets(connection, tickets.c.id == ident)
+            raw = _Raw(connection)
+            found = raw.rows(_TICKET, ident)
             if not found:
                 raise UnknownTicket(f"no ticket {ident!r}")
-            return found[0]
+            named = [row[0] for row in raw.rows(_NAMED_IDS, ident)]
+        return _ticket(found[0], extra=found[0][11], message_ids=named)
 
     def messages_of(self, ident: str) -> list[MessageRecord]:
         """Every copy sent on the ticket, oldest first."""
@@ -121,24 +118,20 @@ class Tickets:
         with self._db.connect() as connection:
             return [_record(row._mapping) for row in connection.execute(query)]
 
-    def open_at(self, at: float, *, include_done: bool = False) -> list[Ticket]:
-        """The tickets created by ``at`` that are open (all of them with ``include_done``)."""
-        condition = tickets.c.created_at <= at
-        if not include_done:
-            condition = and_(condition, tickets.c.status.not_in(["solved", "closed"]))
-        with self._db.connect() as connection:
-            return _tickets(connection, condition)
-
     def latest_threads(self, ticket_ids: Sequence[str], at: float) -> dict[str, Thread]:
         """For each ticket, its latest outbound message sent by ``at`` (all its copies),
         with the signals recorded on it by ``at``. Tickets with no message are left out."""
         with self._db.connect() as connection:
             raw = _Raw(connection)
-            latest = _latest_copies(raw, ticket_ids, at)
-            threads = _threads(raw, latest, at)
-            for chunk in _chunks(ticket_ids):
+            latest: dict[str, str] = {}
+            for chunk in chunks(ticket_ids):
+                named = _latest_named(raw.rows(_NAMED_SENT_OF, at, many=chunk))
+                for ticket, direct in raw.rows(_LATEST_OF, at, many=chunk):
+                    _note_latest(latest, ticket, direct, named)
+            threads = _threads_of(raw, latest, at)
+            for chunk in chunks(ticket_ids):
                 _add_replies(threads, raw.rows(_REPLIES_OF, at, many=chunk))
-            return threads
+        return threads
 
     def open_threads(self, at: float) -> list[tuple[Ticket, Thread | None]]:
         """Every ticket open and created by ``at``, with its latest thread (None when
@@ -146,17 +139,14 @@ class Tickets:
         that each return about a row per ticket."""
         with self._db.connect() as connection:
             raw = _Raw(connection)
-            found, latest_ids = [], {}
+            found: list[Ticket] = []
+            latest: dict[str, str] = {}
             named = _latest_named(raw.rows(_NAMED_SENT, at, at))
             for row in raw.rows(_OPEN_WITH_LATEST, at, at):
-                ticket = _queue_ticket(row)
+                ticket = _ticket(row)
                 found.append(ticket)
-                message_id = _later(row[11], named.get(ticket.id))
-                if message_id is not None:
-                    latest_ids[ticket.id] = message_id
-            copies = _copies_of(raw, sorted(set(latest_ids.values())), at)
-            latest = {t: copies[m] for t, m in latest_ids.items() if m in copies}
-            threads = _threads(raw, latest, at)
+                _note_latest(latest, ticket.id, row[11], named)
+            threads = _threads_of(raw, latest, at)
             _add_replies(threads, raw.rows(_OPEN_REPLIES, at, at))
         return [(ticket, threads.get(ticket.id)) for ticket in found]
 
@@ -165,10 +155,6 @@ class Tickets:
         with self._db.connect() as connection:
             threads = _threads(_Raw(connection), {"": list(copies)}, at)
         return threads.get("") or Thread(list(copies), [], None)
-
-    def requester_tickets(self, address: str) -> list[Ticket]:
-        with self._db.connect() as connection:
-            return _tickets(connection, tickets.c.requester == address.lower())
 
 
 def _upsert(connection: Connection, ticket: Ticket) -> bool:
@@ -225,34 +211,6 @@ def _ticket_row(ticket: Ticket) -> dict[str, Any]:
     }
 
 
-def _tickets(connection: Connection, condition: Any) -> list[Ticket]:
-    rows = list(connection.execute(select(tickets).where(condition).order_by(tickets.c.id)))
-    named: dict[str, list[str]] = {}
-    for chunk in _chunks([r.id for r in rows]):
-        query = select(ticket_messages).where(ticket_messages.c.ticket.in_(chunk))
-        for link in connection.execute(query):
-            named.setdefault(link.ticket, []).append(link.message_id)
-    return [_ticket(row._mapping, named.get(row.id, [])) for row in rows]
-
-
-def _ticket(row: Any, message_ids: list[str]) -> Ticket:
-    return Ticket(
-        id=row["id"],
-        priority=Priority(row["priority"]),
-        status=Status(row["status"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        subject=row["subject"],
-        team=row["team"],
-        assignee=row["assignee"],
-        requester=row["requester"],
-        solved_at=row["solved_at"],
-        source=row["source"],
-        message_ids=tuple(sorted(message_ids)),
-        extra=json.loads(row["extra"] or "{}"),
-    )
-
-
 class _Raw:
     """The driver's own cursor on a SQLAlchemy connection: the queue reads tens of
     thousands of rows, and the driver's tuples cost a fraction of SQLAlchemy's rows."""
@@ -282,26 +240,32 @@ class _Raw:
 
 # Every query below is written here in full; only marks (? or %s) are filled in.
 _STILL_OPEN = "t.status NOT IN ('solved', 'closed') AND t.created_at <= {mark}"
-_OPEN_TICKETS = (
-    "SELECT t.id, t.priority, t.status, t.created_at, t.updated_at, t.subject, t.team, "
-    "t.assignee, t.requester, t.solved_at, t.source FROM tickets t WHERE " + _STILL_OPEN
+_TICKET_COLUMNS = (
+    "t.id, t.priority, t.status, t.created_at, t.updated_at, t.subject, t.team, "
+    "t.assignee, t.requester, t.solved_at, t.source"
 )
-# Each open ticket with the latest Message-ID sent on it, "sent_at message-id" (one step
-# back along ix_messages_ticket); and the Message-IDs tickets name, sent by then.
-_OPEN_WITH_LATEST = (
-    "SELECT t.id, t.priority, t.status, t.created_at, t.updated_at, t.subject, t.team, "
-    "t.assignee, t.requester, t.solved_at, t.source, "
+_TICKET = f"SELECT {_TICKET_COLUMNS}, t.extra FROM tickets t WHERE t.id = {{mark}}"
+_NAMED_IDS = "SELECT message_id FROM ticket_messages WHERE ticket = {mark} ORDER BY message_id"
+# The latest Message-ID sent on a ticket by then, "sent_at message-id": one step back
+# along ix_messages_ticket (ticket, sent_at).
+_LATEST_SENT = (
     "(SELECT CAST(m.sent_at AS TEXT) || ' ' || m.message_id FROM messages m "
-    "WHERE m.ticket = t.id AND m.sent_at <= {mark} ORDER BY m.sent_at DESC LIMIT 1) "
-    "FROM tickets t WHERE " + _STILL_OPEN
+    "WHERE m.ticket = t.id AND m.sent_at <= {mark} ORDER BY m.sent_at DESC LIMIT 1)"
 )
-# Driven from the named Message-IDs (few, or none: then it reads nothing), not from every
-# message sent by then, which SQLite's planner picks unless CROSS JOIN fixes the order.
+_OPEN_WITH_LATEST = f"SELECT {_TICKET_COLUMNS}, {_LATEST_SENT} FROM tickets t WHERE " + _STILL_OPEN
+_LATEST_OF = f"SELECT t.id, {_LATEST_SENT} FROM tickets t WHERE t.id {{among}}"
+# The Message-IDs tickets name, sent by then: driven from the named Message-IDs (few, or
+# none: then it reads nothing), not from every message sent by then, which SQLite's
+# planner picks unless CROSS JOIN fixes the order.
 _NAMED_SENT = (
     "SELECT n.ticket, m.sent_at, m.message_id FROM ticket_messages n "
     "CROSS JOIN messages m CROSS JOIN tickets t "
     "WHERE m.message_id = n.message_id AND t.id = n.ticket AND m.sent_at <= {mark} AND "
     + _STILL_OPEN
+)
+_NAMED_SENT_OF = (
+    "SELECT n.ticket, m.sent_at, m.message_id FROM ticket_messages n CROSS JOIN messages m "
+    "WHERE m.message_id = n.message_id AND m.sent_at <= {mark} AND n.ticket {among}"
 )
 # The customers' replies by then, on the messages of open tickets (or of some tickets):
 # read through ix_events_replies, which holds replies only (few beside the hits).
@@ -315,27 +279,8 @@ _REPLIES_OF = (
     "WHERE e.kind = 'reply' AND e.ts <= {mark} AND m.ticket {among}"
 )
 _COPIES_OF = (
-    "SELECT m.message_id, m.id, m.message_id, m.sent_at, m.recipient, m.subject, m.untracked "
+    "SELECT m.id, m.message_id, m.sent_at, m.recipient, m.subject, m.untracked, m.ticket "
     "FROM messages m WHERE m.sent_at <= {mark} AND m.message_id {among}"
-)
-_COPY_COLUMNS = "m.id, m.message_id, m.sent_at, m.recipient, m.subject, m.untracked"
-_DIRECT = (
-    f"SELECT m.ticket, {_COPY_COLUMNS} FROM messages m JOIN tickets t ON t.id = m.ticket "
-    f"WHERE m.sent_at <= {{mark}} AND {_STILL_OPEN}"
-)
-_NAMED = (
-    f"SELECT n.ticket, {_COPY_COLUMNS} FROM ticket_messages n "
-    "JOIN tickets t ON t.id = n.ticket JOIN messages m ON m.message_id = n.message_id "
-    f"WHERE m.sent_at <= {{mark}} AND {_STILL_OPEN}"
-)
-_DIRECT_OF = (
-    f"SELECT m.ticket, {_COPY_COLUMNS} FROM messages m "
-    "WHERE m.sent_at <= {mark} AND m.ticket {among}"
-)
-_NAMED_OF = (
-    f"SELECT n.ticket, {_COPY_COLUMNS} FROM ticket_messages n "
-    "JOIN messages m ON m.message_id = n.message_id "
-    "WHERE m.sent_at <= {mark} AND n.ticket {among}"
 )
 _SIGNALS = (
     "SELECT message, kind, ts, verdict, details FROM events "
@@ -350,7 +295,8 @@ _LAST_OTHER = (
 )
 
 
-def _queue_ticket(row: tuple[Any, ...]) -> Ticket:
+def _ticket(row: tuple[Any, ...], *, extra: str = "{}", message_ids: Sequence[str] = ()) -> Ticket:
+    """A ticket from the columns of ``_TICKET_COLUMNS``, in their order."""
     ident, priority, status, created, updated, subject, team, assignee, requester = row[:9]
     return Ticket(
         id=ident,
@@ -364,6 +310,8 @@ def _queue_ticket(row: tuple[Any, ...]) -> Ticket:
         requester=requester,
         solved_at=row[9],
         source=row[10],
+        message_ids=tuple(message_ids),
+        extra=json.loads(extra or "{}"),
     )
 
 
@@ -375,58 +323,47 @@ def _latest_named(rows: list[tuple[Any, ...]]) -> dict[str, tuple[int, str]]:
     return latest
 
 
-def _later(direct: str | None, named: tuple[int, str] | None) -> str | None:
-    """The Message-ID of the later of a "sent_at message-id" answer and a named one."""
-    given = [named] if named is not None else []
+def _note_latest(
+    latest: dict[str, str],
+    ticket: str,
+    direct: str | None,
+    named: dict[str, tuple[int, str]],
+) -> None:
+    """Note in ``latest`` the later of the ticket's own latest message ("sent_at
+    message-id", or None) and the latest it names."""
+    given = [named[ticket]] if ticket in named else []
     if direct:
         sent_at, message_id = direct.split(" ", 1)
         given.append((int(sent_at), message_id))
-    return max(given)[1] if given else None
+    if given:
+        latest[ticket] = max(given)[1]
+
+
+def _threads_of(raw: _Raw, latest: dict[str, str], at: float) -> dict[str, Thread]:
+    """Each ticket's thread of the Message-ID ``latest`` gives it."""
+    copies = _copies_of(raw, sorted(set(latest.values())), at)
+    return _threads(raw, {t: copies[m] for t, m in latest.items() if m in copies}, at)
 
 
 def _copies_of(raw: _Raw, message_ids: Sequence[str], at: float) -> dict[str, list[MessageRecord]]:
     """Every copy of these Message-IDs sent by ``at``, by Message-ID."""
     found: dict[str, list[MessageRecord]] = {}
-    for chunk in _chunks(message_ids):
+    for chunk in chunks(message_ids):
         for row in raw.rows(_COPIES_OF, at, many=chunk):
-            found.setdefault(row[0], []).append(_copy(row))
+            found.setdefault(row[1], []).append(_copy(row))
     for copies in found.values():
         copies.sort(key=lambda c: c.id)
     return found
 
 
-def _latest_copies(
-    raw: _Raw, ticket_ids: Sequence[str] | None, at: float
-) -> dict[str, list[MessageRecord]]:
-    """Each ticket's copies, by either route, sent by ``at`` (of every open ticket when
-    ``ticket_ids`` is None); then only the latest Message-ID's copies."""
-    rows: list[tuple[Any, ...]] = []
-    if ticket_ids is None:
-        rows += raw.rows(_DIRECT, at, at) + raw.rows(_NAMED, at, at)
-    else:
-        for chunk in _chunks(ticket_ids):
-            rows += raw.rows(_DIRECT_OF, at, many=chunk) + raw.rows(_NAMED_OF, at, many=chunk)
-    by_ticket: dict[str, dict[str, tuple[Any, ...]]] = {}
-    for row in rows:
-        by_ticket.setdefault(row[0], {})[row[1]] = row
-    return {ticket: _latest_message(list(found.values())) for ticket, found in by_ticket.items()}
-
-
-def _latest_message(rows: list[tuple[Any, ...]]) -> list[MessageRecord]:
-    sent: dict[str, int] = {}
-    for row in rows:
-        sent[row[2]] = min(sent.get(row[2], row[3]), row[3])
-    latest = max(sent, key=lambda m: (sent[m], m))
-    return [_copy(row) for row in sorted(rows, key=lambda r: r[1]) if row[2] == latest]
-
-
 def _copy(row: tuple[Any, ...]) -> MessageRecord:
-    owner, ident, message_id, sent_at, recipient, subject, untracked = row
+    """A copy from ``_COPIES_OF``'s columns (what a queue needs of it: not its links)."""
+    ident, message_id, sent_at, recipient, subject, untracked, ticket = row
     return MessageRecord(
         id=InklingId(ident),
         message_id=MessageIdHeader(message_id),
         workflow=None,
-        ticket=owner,
+        ticket=ticket,
         subject=subject,
         sent_at=sent_at,
         links_total=0,
@@ -472,7 +409,7 @@ def _signals(raw: _Raw, copy_ids: Sequence[str], at: float) -> dict[str, list[Si
     """People's hits and returned mail on these copies by ``at``, by copy, oldest first
     (the partial index ``ix_events_signals`` serves exactly this condition)."""
     found: dict[str, list[Signal]] = {}
-    for chunk in _chunks(copy_ids):
+    for chunk in chunks(copy_ids):
         for message, kind, ts, verdict, details in raw.rows(_SIGNALS, at, many=chunk):
             parsed = json.loads(details) if details != "{}" else {}
             found.setdefault(message, []).append(
@@ -488,7 +425,7 @@ def _last_other_hits(
 ) -> dict[str, tuple[float, LastHit]]:
     """For each copy, its latest open or click by ``at`` not judged a person's."""
     found: dict[str, tuple[float, LastHit]] = {}
-    for chunk in _chunks(copy_ids):
+    for chunk in chunks(copy_ids):
         for ident, latest in raw.rows(_LAST_OTHER, at, many=chunk):
             if latest:
                 verdict, agent, ts = latest.split(" ")
@@ -498,14 +435,3 @@ def _last_other_hits(
 
 def _latest_of(hits: list[tuple[float, LastHit]]) -> LastHit | None:
     return max(hits, key=lambda h: h[0])[1] if hits else None
-
-
-def _chunks(items: Iterable[str]) -> Iterator[list[str]]:
-    batch: list[str] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == CHUNK:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
