@@ -162,6 +162,7 @@ def api(
     services: Services,
     shared: Outbound | None = None,
     due: DueFeed | None = None,
+    teams: TeamBook | None = None,
 ) -> FastAPI:
     """The JSON API, sending through ``shared`` (built here when not given); its live
     feed carries the recommendations ``due`` is told of."""
@@ -181,7 +182,7 @@ def api(
             integration_options(settings),
             lambda data: services.store.tickets.upsert(parse_ticket(data)),
         ),
-        teams=team_book(settings),
+        teams=teams or team_book(settings),
         stream=lambda auth: stream_router(Webhooks(services.store.database), auth, due=due),
         events=lambda auth: _events_router(settings, services, auth),
     )
@@ -265,7 +266,8 @@ def node(
     from inkling.webhooks.due import DueFeed
 
     due = DueFeed()  # the announcer tells it, the live feed reads it
-    companions: list[Companion] = [_webhooks(services), _due(settings, services, due)]
+    teams = team_book(settings)  # the API's queue and the announcer share one
+    companions: list[Companion] = [_webhooks(services), _due(services, teams, due)]
     if relay_port is not None:
         companions.append(_relay(settings, services, shared, relay_port, announce))
     if inbound_port is not None or settings.imap_url:
@@ -279,7 +281,7 @@ def node(
         recorder=recorder,
         loader=loader,
         store=services.store,
-        api=api(settings, services, shared, due),
+        api=api(settings, services, shared, due, teams),
         companions=companions,
         tracker=lambda fallback: Tracker(
             services.codec, recorder.record, client, _locator(judge_with), fallback=fallback
@@ -301,13 +303,11 @@ def _webhooks(services: Services) -> Companion:
     return start
 
 
-def _due(settings: Settings, services: Services, feed: DueFeed) -> Companion:
+def _due(services: Services, teams: TeamBook, feed: DueFeed) -> Companion:
     """Announces ``recommendation.due`` as the queue's recommendations fall due, to the
     webhooks that want it and to the live feed (webhooks/due.py)."""
     from inkling.store.webhooks import Webhooks
     from inkling.webhooks.due import DueAnnouncer
-
-    teams = team_book(settings)
 
     def start() -> Callable[[], None]:
         announcer = DueAnnouncer(
