@@ -11,6 +11,7 @@ from sqlalchemy import delete
 from inkling.store import Store
 from inkling.store.schema import webhook_outbox, webhook_subscriptions
 from inkling.store.webhooks import Webhooks
+from inkling.webhooks import Dispatcher, RetryPolicy, Sender
 from tests.webhooks.receiver import Receiver, receiving
 
 
@@ -34,3 +35,16 @@ def _empty(store: Store) -> None:
 def receiver() -> Iterator[Receiver]:
     with receiving() as running:
         yield running
+
+
+#: Retries within a test's patience: 0.05 s doubling to at most 0.2 s.
+QUICK = RetryPolicy(base=0.05, ceiling=0.2, horizon=3600.0)
+
+
+@pytest.fixture
+def dispatcher(webhooks: Webhooks) -> Iterator[Dispatcher]:
+    """The dispatcher delivering the test's outbox, quickly."""
+    running = Dispatcher(webhooks, Sender(timeout=1.0), policy=QUICK, poll=0.02)
+    running.start()
+    yield running
+    running.stop()

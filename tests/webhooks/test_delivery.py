@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
 
 import pytest
 from standardwebhooks import Webhook
@@ -17,18 +16,8 @@ from inkling.store import Store
 from inkling.store.webhooks import Webhooks
 from inkling.tokens import new_message_id
 from inkling.webhooks import Dispatcher, RetryPolicy, Sender, send_test, subscribe
+from tests.webhooks.conftest import QUICK
 from tests.webhooks.receiver import Receiver, dead_port, receiving
-
-#: Retries within a test's patience: 0.05 s doubling to at most 0.2 s.
-QUICK = RetryPolicy(base=0.05, ceiling=0.2, horizon=3600.0)
-
-
-@pytest.fixture
-def dispatcher(webhooks: Webhooks) -> Iterator[Dispatcher]:
-    running = Dispatcher(webhooks, Sender(timeout=1.0), policy=QUICK, poll=0.02)
-    running.start()
-    yield running
-    running.stop()
 
 
 def _clicks(store: Store, count: int) -> list[Event]:

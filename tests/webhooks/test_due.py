@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from standardwebhooks import Webhook
 
 from inkling.model import MessageIdHeader, MessageRecord
@@ -14,19 +11,9 @@ from inkling.store.webhooks import Webhooks
 from inkling.tickets.upsert import parse_ticket
 from inkling.times import parse_time
 from inkling.tokens import new_message_id
-from inkling.webhooks import Dispatcher, RetryPolicy, Sender, subscribe
+from inkling.webhooks import Dispatcher, subscribe
 from inkling.webhooks.due import DueAnnouncer, DueFeed
 from tests.webhooks.receiver import Receiver
-
-QUICK = RetryPolicy(base=0.05, ceiling=0.2, horizon=3600.0)
-
-
-@pytest.fixture
-def dispatcher(webhooks: Webhooks) -> Iterator[Dispatcher]:
-    running = Dispatcher(webhooks, Sender(timeout=1.0), policy=QUICK, poll=0.02)
-    running.start()
-    yield running
-    running.stop()
 
 
 def _silent_urgent_ticket(store: Store) -> None:
