@@ -194,7 +194,7 @@ def build_api(
 
     api.include_router(stream(user))
     api.include_router(events(user))  # events import and providers' webhooks (api/providers.py)
-    api.include_router(tickets_router(store, teams or TeamBook(), user))
+    api.include_router(tickets_router(store, teams or TeamBook(), user_agents, user))
     api.include_router(integrations or APIRouter())  # helpdesks' webhooks: api/integrations.py
     return api
 

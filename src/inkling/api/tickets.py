@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 
+from inkling.classify.signatures import UserAgents
 from inkling.errors import InklingError, TicketError, UnknownTicket
 from inkling.playbook.queue import build_queue
 from inkling.playbook.teams import TeamBook
@@ -39,7 +40,9 @@ TICKET_EXAMPLE = {
 EXAMPLES = {"ticket": {"value": TICKET_EXAMPLE}}
 
 
-def tickets_router(store: Store, teams: TeamBook, auth: Callable[..., str]) -> APIRouter:
+def tickets_router(
+    store: Store, teams: TeamBook, user_agents: UserAgents, auth: Callable[..., str]
+) -> APIRouter:
     """The routes above, each behind the API's key check ``auth``."""
     router = APIRouter(dependencies=[Depends(auth)])
 
@@ -65,7 +68,7 @@ def tickets_router(store: Store, teams: TeamBook, auth: Callable[..., str]) -> A
         its latest message and its recommendation."""
         when = _time(at, "at")
         try:
-            return await run_in_threadpool(ticket_view, store, teams, ticket, when)
+            return await run_in_threadpool(ticket_view, store, teams, user_agents, ticket, when)
         except UnknownTicket as exc:
             raise HTTPException(404, str(exc)) from exc
 

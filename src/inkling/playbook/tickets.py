@@ -15,8 +15,11 @@ from inkling.tickets.upsert import ticket_json
 from inkling.times import iso
 
 
-def ticket_view(store: Store, teams: TeamBook, ident: str, at: float) -> dict[str, Any]:
-    """The ticket ``ident`` at ``at``; UnknownTicket if there is none."""
+def ticket_view(
+    store: Store, teams: TeamBook, user_agents: UserAgents, ident: str, at: float
+) -> dict[str, Any]:
+    """The ticket ``ident`` at ``at``; UnknownTicket if there is none. ``user_agents``
+    names the mail programs in the sentence (the table the API loaded once)."""
     ticket = store.tickets.get(ident)
     copies = [c for c in store.tickets.messages_of(ident) if c.sent_at <= at]
     message_ids = list(dict.fromkeys(c.message_id for c in copies))
@@ -29,7 +32,7 @@ def ticket_view(store: Store, teams: TeamBook, ident: str, at: float) -> dict[st
         reading = {
             "message": latest.message_id,
             "state": found.state.value if found.state is not None else None,
-            "sentence": sentence(sorted(events, key=lambda e: e.ts), UserAgents.load()),
+            "sentence": sentence(sorted(events, key=lambda e: e.ts), user_agents),
         }
     return {
         "ticket": ticket_json(ticket),
