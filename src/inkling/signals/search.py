@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from inkling.errors import InklingError, UnknownMessage
+from inkling.errors import InklingError
 from inkling.model import EventKind, MessageRecord
 from inkling.signals.state import State, signs_of
 from inkling.store import Search, Store
@@ -139,10 +139,8 @@ def find_messages(store: Store, query: MessageQuery) -> Page:
 def read_thread(store: Store, message_id: str, *, at: float | None = None) -> ThreadView:
     """Every copy of a Message-ID (or the one copy an Inkling id names), side by side."""
     copies = store.messages.copies_of(message_id)
-    if not copies:
+    if not copies:  # an Inkling id, or nothing (UnknownMessage)
         copies = [store.messages.find(message_id)]
-    if not copies:
-        raise UnknownMessage(f"no message {message_id!r}")
     when = at if at is not None else time.time()
     today = datetime.fromtimestamp(when, UTC).date()
     recipients = [_recipient(store, copy, when, today) for copy in copies]
