@@ -149,7 +149,7 @@ def _clicked(s: Situation) -> Made | None:
     if s.at < hold_until:
         reason = (
             "A person clicked a link: give them time to try it before a nudge, until "
-            f"{_hours(limits.hold_hours)} after the click."
+            f"{business_words(limits.hold_hours, _day(s))} after the click."
         )
         return _made(Action.HOLD, hold_until, reason)
     quiet_from = s.later(click, days=limits.quiet_after_days)
@@ -237,8 +237,3 @@ def business_words(hours: float, day_hours: float) -> str:
         return f"{shown} business hour{'' if shown == '1' else 's'}"
     minutes = round(hours * 60)
     return f"{minutes} business minute{'' if minutes == 1 else 's'}"
-
-
-def _hours(hours: float) -> str:
-    shown = f"{hours:.1f}".rstrip("0").rstrip(".")
-    return f"{shown} business hour{'' if shown == '1' else 's'}"
