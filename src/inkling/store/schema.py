@@ -234,3 +234,81 @@ Index(
     sqlite_where=text(SIGNALS_WHERE),
     postgresql_where=text(SIGNALS_WHERE),
 )
+
+# Who asked not to be tracked: an address, or a whole domain ("@example.com"). Looked up by
+# ``digest`` (HMAC-SHA256 of the lowercase address or "@domain" under the data dir's
+# privacy key), so after an erase the row can keep the person untracked without holding
+# their address: ``address`` is then NULL. ``source``: "page" (the customer), "cli", "api".
+optouts = Table(
+    "optouts",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("address", Text),
+    Column("scope", String(8), nullable=False),  # "address" or "domain"
+    Column("source", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+# What was done, by whom: every admin action, export and erase (``inkling audit``). Never
+# holds a data subject's address: ``target`` names what was acted on in other words.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("at", Float, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", Text),
+    Column("details", Text, nullable=False, server_default="{}"),
+    Index("ix_audit_log_at", "at"),
+)
+
+# The anonymous counts left when events go: by retention (``message`` kept, so a reading
+# still says "12 opens, 3 by a person") or by an erase (``message`` NULL). ``day``: the
+# events' UTC day as days since 1970.
+event_tallies = Table(
+    "event_tallies",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("message", String(20)),
+    Column("day", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("verdict", String(16), nullable=False),
+    Column("agent", String(64)),
+    Column("count", Integer, nullable=False),
+    Index("ix_event_tallies_message", "message"),
+)
+
+# Dashboard and API users. ``teams``: comma-separated team names (an agent sees these
+# teams' tickets). ``password``: an argon2 hash (pwdlib), NULL for a user who only has API
+# keys. ``failed_logins``/``locked_until``: the login lockout (see api/access.py).
+users = Table(
+    "users",
+    metadata,
+    Column("email", Text, primary_key=True),  # lowercase
+    Column("role", String(16), nullable=False),  # "agent", "lead" or "admin"
+    Column("teams", Text, nullable=False, server_default=""),
+    Column("password", Text),
+    Column("created_at", Float, nullable=False),
+    Column("failed_logins", Integer, nullable=False, server_default="0"),
+    Column("locked_until", Float),
+)
+
+# API keys: only a SHA-256 of each is kept (shown once when made). ``scopes``:
+# comma-separated ("messages:read,messages:send,...", or "*"). ``owner``: the user whose
+# role and teams also bound what the key reaches, or NULL for an integration's key.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("scopes", Text, nullable=False),
+    Column("owner", Text, ForeignKey("users.email", ondelete="CASCADE")),
+    Column("created_at", Float, nullable=False),
+    Column("last_used_at", Float),
+)
