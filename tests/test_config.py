@@ -110,14 +110,16 @@ def test_workflows_and_rules_from_toml(tmp_path: Path) -> None:
         '[[workflow_rules]]\nworkflow = "billing"\nsubject = "*invoice*"\n'
     )
     settings = load_settings()
-    assert settings.workflows["billing"].track and settings.workflows["billing"].read_receipt
+    billing = settings.workflows["billing"]
+    assert billing.tracking == "full" and billing.read_receipt and not billing.disclosure
     assert settings.workflow_rules[0].subject == "*invoice*"
 
 
 @pytest.mark.parametrize(
     ("toml", "named"),
     [
-        ("[workflows.legal]\ntrack = false\nread_receipt = true\n", "workflows.legal"),
+        ('[workflows.legal]\ntracking = "none"\nread_receipt = true\n', "workflows.legal"),
+        ('[workflows.legal]\ntracking = "some"\n', "workflows.legal.tracking"),
         ('[[workflow_rules]]\nworkflow = "legal"\n', "workflow_rules.0"),
         ("[workflows.legal]\ntrak = false\n", "workflows.legal.trak"),
     ],
@@ -128,3 +130,12 @@ def test_bad_workflow_is_named_by_its_path(tmp_path: Path, toml: str, named: str
         load_settings()
     message = str(caught.value)
     assert f"({named} in inkling.toml)" in message and "\n" not in message
+
+
+def test_the_old_track_key_is_refused_naming_the_new_one(tmp_path: Path) -> None:
+    (tmp_path / "inkling.toml").write_text("[workflows.legal]\ntrack = false\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert "workflows.legal" in message and 'tracking = "none"' in message
+    assert "\n" not in message.strip()

@@ -42,19 +42,35 @@ _DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]
 
 
 class WorkflowPolicy(BaseModel):
-    """What the relay does with a workflow's messages (``[workflows.NAME]`` in the TOML)."""
+    """How a workflow's messages are tracked (``[workflows.NAME]`` in the TOML).
+
+    ``tracking``: "full" (pixel and links), "clicks" (links only), "none" (sent as written);
+    ``disclosure`` adds a footer line linking the customer-facing notice (``/p/{token}``).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    track: bool = True
+    tracking: Literal["full", "clicks", "none"] = "full"
     read_receipt: bool = False
+    disclosure: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_track_key(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "track" in data:
+            new = "full" if data["track"] is True else "none"
+            raise ValueError(
+                f'"track" is replaced by "tracking" ("full", "clicks" or "none"): write '
+                f'tracking = "{new}"'
+            )
+        return data
 
     @model_validator(mode="after")
     def _receipt_needs_tracking(self) -> WorkflowPolicy:
-        if self.read_receipt and not self.track:
+        if self.read_receipt and self.tracking == "none":
             raise ValueError(
-                "read_receipt = true needs track = true (an untracked message is forwarded "
-                "untouched)"
+                'read_receipt = true needs tracking = "full" or "clicks" (an untracked '
+                "message is sent as written)"
             )
         return self
 
@@ -167,6 +183,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=1, le=65535)
     trusted_proxies: list[str] = Field(default_factory=list)
     store_full_ip: bool = False
+    # Events older than this are purged (daily in ``inkling serve``, or ``inkling purge``);
+    # a message's reading keeps their counts.
+    retention_days: int = Field(default=180, ge=1, le=36_500)
     durability: Literal["process", "power"] = "process"
     max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     relay_upstream: str | None = None

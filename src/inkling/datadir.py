@@ -23,8 +23,21 @@ class DataDir:
 
     @property
     def users(self) -> Path:
-        """API users and the digests of their keys (mode 0600)."""
+        """API keys of versions before scopes (mode 0600); imported into the database on
+        first use and renamed ``users.json.imported`` (api/keys.py)."""
         return self.path / "users.json"
+
+    @property
+    def privacy_key(self) -> Path:
+        """The key opt-outs are looked up by (mode 0600): lose it and every opt-out is
+        forgotten. Shared by every node, like ``keys.json``."""
+        return self.path / "privacy.key"
+
+    @property
+    def session_key(self) -> Path:
+        """The key dashboard sessions and CSRF tokens are signed with (mode 0600): lose it
+        and everyone signs in again. Shared by every node, like ``keys.json``."""
+        return self.path / "session.key"
 
     @property
     def database(self) -> Path:

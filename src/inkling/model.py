@@ -175,8 +175,11 @@ class MessageRecord:
     #: The copy's recipient(s): '' for a message registered without one, one address for
     #: the relay's per-recipient copies, "a@x, b@y" for a copy shared by several.
     recipient: str = ""
-    #: Why the copy went out untracked (e.g. "DKIM-signed and no key to re-sign"), or None.
+    #: Why the copy went out untracked or only partly tracked ("policy", "opt_out",
+    #: "sensitive: card number", "DKIM-signed and no key to re-sign"), or None.
     untracked: str | None = None
+    #: "full" (pixel and links), "clicks" (links only) or "none".
+    tracking: str = "full"
     #: When the relay's upstream accepted the copy (Unix seconds), or None.
     relayed_at: int | None = None
 

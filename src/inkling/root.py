@@ -26,12 +26,14 @@ if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
     from pydantic import SecretStr
 
+    from inkling.api.access import Access
     from inkling.classify import Classifier
     from inkling.inbound.isolation import IsolatedParser
     from inkling.playbook.teams import TeamBook
     from inkling.providers import Importer, ReceiverOptions
     from inkling.relay import Outbound, RelayOptions
     from inkling.server import Companion, Node
+    from inkling.store.optouts import OptOutBook
     from inkling.tickets.helpdesks import HelpdeskOptions
     from inkling.webhooks.due import DueFeed
 
@@ -115,14 +117,25 @@ def classifier(services: Services) -> Classifier:
     return Classifier(networks=Networks.load(services.data_dir.ranges))
 
 
+def opt_outs(services: Services) -> OptOutBook:
+    """The opt-outs, looked up by the digests of the data dir's privacy key."""
+    from inkling.privacy.optout import OptOutKey
+    from inkling.store.optouts import OptOutBook
+
+    return OptOutBook(
+        services.store.optouts, OptOutKey.load_or_create(services.data_dir.privacy_key)
+    )
+
+
 def outbound(settings: Settings, services: Services) -> Outbound:
     """The outgoing stack (copy maker, DKIM signer, upstream) shared by every way mail
     leaves. Raises ConfigError for a DKIM key or upstream that cannot be used."""
+    from inkling.privacy.policy import Policy, Tracking
     from inkling.relay import Outbound
     from inkling.relay.copies import CopyMaker
     from inkling.relay.signing import Signer
     from inkling.relay.upstream import Upstream
-    from inkling.relay.workflows import Policy, Rule, Workflows
+    from inkling.relay.workflows import Rule, Workflows
 
     signer = None
     if settings.dkim_key_file and settings.dkim_selector and settings.dkim_domain:
@@ -130,7 +143,7 @@ def outbound(settings: Settings, services: Services) -> Outbound:
             settings.dkim_domain, settings.dkim_selector, settings.dkim_key_file
         )
     policies = {
-        name: Policy(track=p.track, read_receipt=p.read_receipt)
+        name: Policy(Tracking(p.tracking), read_receipt=p.read_receipt, disclosure=p.disclosure)
         for name, p in settings.workflows.items()
     }
     rules = [
@@ -144,6 +157,7 @@ def outbound(settings: Settings, services: Services) -> Outbound:
         signer=signer,
         return_domain=settings.return_domain,
         max_bytes=settings.max_message_bytes,
+        opted_out=opt_outs(services).opted_out,
     )
     upstream = Upstream.from_url(settings.relay_upstream) if settings.relay_upstream else None
     if settings.return_domain is None and any(p.read_receipt for p in policies.values()):
@@ -163,19 +177,20 @@ def api(
     shared: Outbound | None = None,
     due: DueFeed | None = None,
     teams: TeamBook | None = None,
+    gate: Access | None = None,
 ) -> FastAPI:
     """The JSON API, sending through ``shared`` (built here when not given); its live
-    feed carries the recommendations ``due`` is told of."""
+    feed carries the recommendations ``due`` is told of; ``gate`` (shared with the
+    dashboard) checks every caller."""
     from inkling.api.app import ApiOptions, build_api
     from inkling.api.integrations import integrations_router
-    from inkling.api.keys import ApiKeys
     from inkling.api.stream import stream_router
     from inkling.store.webhooks import Webhooks
     from inkling.tickets.upsert import parse_ticket
 
     return build_api(
         store=services.store,
-        keys=ApiKeys(services.data_dir.users),
+        access=gate or access(settings, services),
         outbound=shared or outbound(settings, services),
         options=ApiOptions(max_message_bytes=settings.max_message_bytes),
         integrations=integrations_router(
@@ -185,6 +200,22 @@ def api(
         teams=teams or team_book(settings),
         stream=lambda auth: stream_router(Webhooks(services.store.database), auth, due=due),
         events=lambda auth: _events_router(settings, services, auth),
+    )
+
+
+def access(settings: Settings, services: Services) -> Access:
+    """Who may call what: API keys (those of an older ``users.json`` imported on first
+    use) and dashboard sessions, signed with the data dir's session key."""
+    from inkling.api.access import Access
+    from inkling.api.keys import LegacyImport
+    from inkling.api.sessions import Sessions
+
+    accounts = services.store.accounts
+    secure = urlsplit(settings.base_url).scheme == "https"
+    return Access(
+        accounts,
+        Sessions.for_key_file(services.data_dir.session_key, secure=secure),
+        LegacyImport(services.data_dir.users, accounts),
     )
 
 

@@ -8,3 +8,4 @@ PIXEL_PREFIX = "/t/o/"  # + open token + ".gif"
 PIXEL_SUFFIX = ".gif"
 CLICK_PREFIX = "/t/c/"  # + click token
 HONEYPOT_PREFIX = "/t/h/"  # + open token: the hidden link no person can reach
+NOTICE_PREFIX = "/p/"  # + open token: the customer-facing notice and opt-out (no hit recorded)

@@ -226,18 +226,18 @@ def test_client_gone_mid_data_leaves_no_trace(relay: Relay, sink: Sink) -> None:
 
 
 def test_untracked_workflow_is_forwarded_untouched(relay_factory: RelayFactory, sink: Sink) -> None:
-    relay = relay_factory(workflows={"legal": {"track": False}})
+    relay = relay_factory(workflows={"legal": {"tracking": "none"}})
     original = support_reply(extra_headers="X-Inkling-Workflow: legal\r\n")
     _send(relay, original, [ANN])
     (copy,) = sink.wait_for(1)
     assert copy.content == support_reply()  # only the X-Inkling header is gone
     record = relay.services.store.messages.find("<reply-1@acme.example>")
-    assert record.untracked == "the legal workflow is not tracked" and record.links_total == 0
+    assert (record.untracked, record.tracking, record.links_total) == ("policy", "none", 0)
 
 
 def test_rules_pick_the_workflow_by_recipient(relay_factory: RelayFactory, sink: Sink) -> None:
     relay = relay_factory(
-        workflows={"vip": {"track": False}},
+        workflows={"vip": {"tracking": "none"}},
         workflow_rules=[{"workflow": "vip", "recipient": "bob@*"}],
     )
     _send(relay, support_reply(), [ANN, BOB])

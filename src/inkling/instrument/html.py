@@ -104,6 +104,10 @@ HONEYPOT_STYLE = (
 )
 
 
+#: The disclosure line: small, muted, readable (the UI's muted colour, AA on white).
+NOTICE_STYLE = "font-size:12px;line-height:1.4;color:#4b5563;margin:16px 0 0"
+
+
 def pixel_tag(url: str) -> bytes:
     return (
         f'<img src="{url}" width="1" height="1" alt="" border="0" style="{PIXEL_STYLE}">'
@@ -118,10 +122,10 @@ def honeypot_tag(url: str) -> bytes:
     ).encode("ascii")
 
 
-def tracking_tags(links: MessageLinks, *, honeypot: bool = True) -> bytes:
-    """What goes before ``</body>``: the hidden honeypot link (unless turned off) and
-    the open pixel."""
-    tags = pixel_tag(links.pixel_url())
+def tracking_tags(links: MessageLinks, *, pixel: bool = True, honeypot: bool = True) -> bytes:
+    """What goes before ``</body>``: the hidden honeypot link and the open pixel, each
+    unless turned off."""
+    tags = pixel_tag(links.pixel_url()) if pixel else b""
     return honeypot_tag(links.honeypot_url()) + tags if honeypot else tags
 
 

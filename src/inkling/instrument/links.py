@@ -10,6 +10,8 @@ short enough to be requested at all. Any other link stays as written, with a war
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from inkling.instrument.urls import (
     PLAIN_WEB_URL,
     UntrackableURL,
@@ -18,7 +20,7 @@ from inkling.instrument.urls import (
     is_web_url,
     to_uri,
 )
-from inkling.routes import CLICK_PREFIX, HONEYPOT_PREFIX, PIXEL_PREFIX
+from inkling.routes import CLICK_PREFIX, HONEYPOT_PREFIX, NOTICE_PREFIX, PIXEL_PREFIX
 from inkling.tokens import HONEYPOT_LINK, TokenCodec
 
 PIXEL_PATH, CLICK_PATH, HONEYPOT_PATH = PIXEL_PREFIX, CLICK_PREFIX, HONEYPOT_PREFIX
@@ -39,8 +41,22 @@ _TOO_LONG = f"its tracker URL would be over {MAX_TRACKER_URL} bytes, more than p
 class MessageLinks:
     """Hands out tracker URLs for the links of one message."""
 
-    def __init__(self, codec: TokenCodec, base_url: str, message: str, sent_at: int) -> None:
+    def __init__(
+        self,
+        codec: TokenCodec,
+        base_url: str,
+        message: str,
+        sent_at: int,
+        *,
+        keep: Callable[[str], str | None] | None = None,
+    ) -> None:
         self._codec = codec
+        #: Names the kind of a link to leave as written whatever the policy (a password
+        #: reset: the first GET spends it, and a scanner would).
+        self._keep = keep
+        #: The kinds of the links ``keep`` left alone, one entry per distinct link.
+        self.kept: list[str] = []
+        self._kept_urls: set[str] = set()
         self._base = base_url.rstrip("/")
         self._tracker_prefixes = (self._base + CLICK_PATH, self._base + PIXEL_PATH)
         self._message = message
@@ -86,6 +102,8 @@ class MessageLinks:
     def _tracker_url(self, target: str) -> str | None:
         tracked = self._tracked.get(target)
         if tracked is None:
+            if self._kept_here(target):
+                return None
             if len(self.urls) >= HONEYPOT_LINK:
                 return None  # a token has room for 65,535 links a message; the rest stay as is
             if len(target) > MAX_TRACKER_URL:  # the token is longer still: skip the sealing
@@ -99,6 +117,21 @@ class MessageLinks:
             self._tracked[target] = tracked
             self.urls.append(target)
         return tracked
+
+    def _kept_here(self, target: str) -> bool:
+        if target in self._kept_urls:
+            return True
+        kind = self._keep(target) if self._keep is not None else None
+        if kind is None:
+            return False
+        self._kept_urls.add(target)
+        self.kept.append(kind)
+        return True
+
+    def notice_url(self) -> str:
+        """The customer-facing notice of this message (``/p/{token}``): what it tracks,
+        and a button that turns tracking off."""
+        return f"{self._base}{NOTICE_PREFIX}{self._message_token()}"
 
     def _refuse(self, url: str, reason: str) -> None:
         """Leave a link as written, and say so once per link (for the first hundred)."""

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.errors import MessageError
 from email.header import decode_header, make_header
@@ -25,10 +27,11 @@ from email.utils import make_msgid, parseaddr
 
 from inkling.errors import InstrumentError
 from inkling.instrument import charsets
-from inkling.instrument.html import rewrite_html, tracking_tags
+from inkling.instrument.html import NOTICE_STYLE, rewrite_html, tracking_tags
 from inkling.instrument.links import MessageLinks
 from inkling.instrument.mime import Entity, looks_like_message, parse_entity
 from inkling.instrument.text import rewrite_text
+from inkling.privacy.guard import Finding, scan_text, sensitive_link
 from inkling.tokens import TokenCodec
 
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
@@ -54,6 +57,19 @@ class Instrumented:
     warnings: list[str] = field(default_factory=list)
     #: What was malformed in the message, one sentence each (as ``email`` keeps defects).
     defects: list[str] = field(default_factory=list)
+    #: What the guard found (``guard=True``): when anything is, nothing was changed.
+    sensitive: list[Finding] = field(default_factory=list)
+    #: The kinds of the links left alone because a scanner must never follow them.
+    kept_links: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """The disclosure line added to a tracked message, linking the customer's notice."""
+
+    text: str  # one sentence, ASCII
+    link_text: str  # the words of the link, ASCII
+    url: str
 
 
 @dataclass
@@ -61,6 +77,19 @@ class _Replacement:
     start: int
     end: int
     data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """A leaf to instrument, decoded: its content and the encoding it is read in."""
+
+    leaf: Entity
+    body: bytes
+    encoding: charsets.Encoding
+
+    @property
+    def is_html(self) -> bool:
+        return self.leaf.content_type == "text/html"
 
 
 def instrument_message(
@@ -73,8 +102,16 @@ def instrument_message(
     max_bytes: int = DEFAULT_MAX_BYTES,
     pixel: bool = True,
     honeypot: bool = True,
+    guard: bool = False,
+    notice: Callable[[MessageLinks], Notice] | None = None,
 ) -> Instrumented:
     """Rewrite the links of ``raw`` and add the open pixel; see the module docstring.
+
+    ``guard`` first reads every HTML and text part for what must not be tracked
+    (:mod:`inkling.privacy.guard`): if anything is found, the message is handed back
+    unchanged with the findings. Links a scanner must never follow (a password reset, a
+    one-time login) are always left as written. ``notice`` gives the disclosure line added
+    at the end of each part.
 
     Raises InstrumentError for input that is not a message or is over ``max_bytes``.
     """
@@ -87,21 +124,29 @@ def instrument_message(
         raise InstrumentError("not a MIME message: it does not start with a header block")
     defects: list[str] = []
     root = parse_entity(raw, defects=defects)
-    links = MessageLinks(codec, base_url, message, sent_at)
+    links = MessageLinks(codec, base_url, message, sent_at, keep=sensitive_link)
     result = Instrumented(raw, message, "", None, sent_at, links.urls, defects=defects)
     result.subject = _subject(root, result)
     leaves = [leaf for leaf in root.leaves() if not leaf.is_attachment]
+    html = [_read_part(raw, leaf, result) for leaf in leaves if leaf.content_type == "text/html"]
+    text = [_read_part(raw, leaf, result) for leaf in leaves if leaf.content_type == "text/plain"]
+    result.html_parts, result.text_parts = len(html), len(text)
+    parts = [part for part in (*html, *text) if part is not None]
+    if guard:
+        result.sensitive = _scan(parts)
+        if result.sensitive:
+            result.message_id = _header_text(root.headers, "message-id", result).strip()
+            return result
+    shown = notice(links) if notice is not None else None
+    tags = tracking_tags(links, pixel=pixel, honeypot=honeypot)
+    if shown is not None:
+        tags = _html_notice(shown) + tags
     replacements: list[_Replacement] = []
-    pixel_bytes = tracking_tags(links, honeypot=honeypot) if pixel else None
-    for leaf in leaves:
-        if leaf.content_type == "text/html":
-            replacement = _instrument_html(raw, leaf, links, pixel_bytes, result)
-            replacements.extend(replacement)
-            result.html_parts += 1
-    for leaf in leaves:
-        if leaf.content_type == "text/plain":
-            replacements.extend(_instrument_text(raw, leaf, links, result))
-            result.text_parts += 1
+    for part in parts:
+        if part.is_html:
+            replacements.extend(_instrument_html(raw, part, links, tags or None, result))
+        else:
+            replacements.extend(_instrument_text(raw, part, links, shown, result))
     message_id = _header_text(root.headers, "message-id", result).strip()
     header_insert = b""
     if not message_id:
@@ -111,45 +156,65 @@ def instrument_message(
     result.message_id = message_id
     result.mime = header_insert + _splice(raw, replacements)
     result.warnings.extend(links.report())
+    result.kept_links = links.kept
     return result
 
 
-def _instrument_html(
-    raw: bytes, leaf: Entity, links: MessageLinks, pixel: bytes | None, result: Instrumented
-) -> list[_Replacement]:
+def _read_part(raw: bytes, leaf: Entity, result: Instrumented) -> _Part | None:
+    """The leaf decoded, or None (with a defect or a warning) to leave it alone."""
     body = _decode_body(raw, leaf, result)
     if body is None:
-        return []
-    encoding = _encoding(leaf, body, result, html=True)
-    if encoding is None:
-        return []
-    rewritten = rewrite_html(body, encoding, links, pixel=pixel)
+        return None
+    encoding = _encoding(leaf, body, result, html=leaf.content_type == "text/html")
+    return None if encoding is None else _Part(leaf, body, encoding)
+
+
+def _scan(parts: list[_Part]) -> list[Finding]:
+    """What the guard finds in any part, one finding per kind."""
+    found: dict[str, Finding] = {}
+    for part in parts:
+        for finding in scan_text(part.encoding.read(part.body), is_html=part.is_html):
+            found.setdefault(finding.kind, finding)
+    return list(found.values())
+
+
+def _html_notice(notice: Notice) -> bytes:
+    text, words = html.escape(notice.text), html.escape(notice.link_text)
+    url = html.escape(notice.url, quote=True)
+    return (
+        f'<p style="{NOTICE_STYLE}">{text} <a href="{url}" style="color:#4b5563">{words}</a></p>'
+    ).encode("ascii", "xmlcharrefreplace")
+
+
+def _instrument_html(
+    raw: bytes, part: _Part, links: MessageLinks, tags: bytes | None, result: Instrumented
+) -> list[_Replacement]:
+    rewritten = rewrite_html(part.body, part.encoding, links, pixel=tags)
     result.warnings.extend(rewritten.warnings)
     result.defects.extend(rewritten.defects)
-    if rewritten.html == body:
+    if rewritten.html == part.body:
         return []
-    return _replace_body(raw, leaf, rewritten.html, result)
+    return _replace_body(raw, part.leaf, rewritten.html, result)
 
 
 def _instrument_text(
-    raw: bytes, leaf: Entity, links: MessageLinks, result: Instrumented
+    raw: bytes, part: _Part, links: MessageLinks, notice: Notice | None, result: Instrumented
 ) -> list[_Replacement]:
-    body = _decode_body(raw, leaf, result)
-    if body is None:
-        return []
-    encoding = _encoding(leaf, body, result, html=False)
-    if encoding is None:
-        return []
-    text = encoding.decode(body)
+    text = part.encoding.decode(part.body)
     if text is None:
-        defect = f"a text/plain part is not valid {encoding.name}"
+        defect = f"a text/plain part is not valid {part.encoding.name}"
         result.defects.append(defect)
         result.warnings.append(f"{defect}; left untracked")
         return []
-    rewritten = encoding.encode(rewrite_text(text, links, read=encoding.reread))
-    if rewritten == body:
+    rewritten = rewrite_text(text, links, read=part.encoding.reread)
+    if notice is not None:
+        newline = "\r\n" if "\r\n" in text else "\n"
+        ending = "" if rewritten.endswith(("\n", "\r")) or not rewritten else newline
+        rewritten += f"{ending}{newline}{notice.text} {notice.link_text}: {notice.url}{newline}"
+    content = part.encoding.encode(rewritten)
+    if content == part.body:
         return []
-    return _replace_body(raw, leaf, rewritten, result)
+    return _replace_body(raw, part.leaf, content, result)
 
 
 def _encoding(

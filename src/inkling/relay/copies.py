@@ -10,15 +10,26 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from email.utils import make_msgid
+from functools import partial
 
 from inkling.errors import InstrumentError, RelayError
-from inkling.instrument import instrument_message
+from inkling.instrument import Instrumented, instrument_message
+from inkling.instrument.links import MessageLinks
+from inkling.instrument.message import Notice
 from inkling.mail.headers import first_address, first_value, prepend_field, remove_fields
 from inkling.mail.returnpath import ReturnKind, return_address
 from inkling.model import InklingId, MessageIdHeader, MessageRecord
+from inkling.privacy.policy import (
+    NOTICE_LINK,
+    Decision,
+    Tracking,
+    decide,
+    disclosure,
+    sensitive,
+)
 from inkling.relay.signing import Signature, Signer, signatures
 from inkling.relay.workflows import Workflows
 from inkling.tokens import TokenCodec
@@ -78,8 +89,14 @@ class CopyMaker:
         signer: Signer | None,
         return_domain: str | None,
         max_bytes: int,
+        opted_out: Callable[[Sequence[str]], bool] = lambda recipients: False,
+        guard: bool = True,
     ) -> None:
+        """``opted_out`` tells whether any of a copy's recipients (or their domains) opted
+        out; ``guard`` runs the sensitive-content guard on every message."""
         self._codec = codec
+        self._opted_out = opted_out
+        self._guard = guard
         self._base_url = base_url
         self._workflows = workflows
         self._signer = signer
@@ -151,22 +168,22 @@ class CopyMaker:
             recipients=plan.recipients,
             subject=incoming.subject,
         )
-        data, untracked = incoming.untouched, None
-        links: list[str] = []
+        opted_out = bool(plan.recipients) and self._opted_out(plan.recipients)
+        decision = decide(route.policy, opted_out=opted_out)
+        data, links = incoming.untouched, list[str]()
         warnings: tuple[str, ...] = ()
         defects: tuple[str, ...] = ()
-        if not route.policy.track:
-            untracked = f"the {route.workflow} workflow is not tracked"
-        elif not incoming.may_change:
-            untracked = NO_KEY
+        if decision.tracked and not incoming.may_change:
+            decision = decision.limited(Tracking.NONE, NO_KEY)
             log.warning("%s: %s; forwarded untouched", incoming.message_id, NO_KEY)
-        else:
+        elif decision.tracked:
             try:
-                data, links, warnings, defects = self._instrument(
-                    incoming, plan, route.policy.read_receipt
+                data, links, warnings, defects, decision = self._instrument(
+                    incoming, plan, decision
                 )
             except (InstrumentError, RelayError) as exc:
-                data, links, untracked = incoming.untouched, [], f"not tracked: {exc}"
+                data, links = incoming.untouched, []
+                decision = decision.limited(Tracking.NONE, f"not tracked: {exc}")
                 log.warning("%s: %s; forwarded untouched", incoming.message_id, exc)
         record = MessageRecord(
             id=plan.id,
@@ -177,26 +194,33 @@ class CopyMaker:
             sent_at=plan.sent_at,
             links_total=len(links),
             recipient=", ".join(plan.recipients),
-            untracked=untracked,
+            untracked=decision.why,
+            tracking=decision.tracking,
         )
         return Copy(data, record, links, warnings, defects)
 
     def _instrument(
-        self, incoming: _Incoming, plan: CopyPlan, read_receipt: bool
-    ) -> tuple[bytes, list[str], tuple[str, ...], tuple[str, ...]]:
-        result = instrument_message(
-            incoming.tracked_base,
-            codec=self._codec,
-            base_url=self._base_url,
-            message=plan.id,
-            sent_at=plan.sent_at,
-            max_bytes=self._max_bytes,
-        )
+        self, incoming: _Incoming, plan: CopyPlan, decision: Decision
+    ) -> tuple[bytes, list[str], tuple[str, ...], tuple[str, ...], Decision]:
+        """The copy instrumented as ``decision`` allows, and the decision as it stands
+        once the guard has read the message (a finding can only make it stricter)."""
+        result = self._instrumented(incoming, plan, decision)
+        if result.sensitive:
+            return (
+                incoming.untouched,
+                [],
+                (),
+                tuple(result.defects),
+                decision.limited(Tracking.NONE, sensitive(result.sensitive[0].kind)),
+            )
+        if result.kept_links and decision.pixel:
+            decision = decision.limited(Tracking.CLICKS, sensitive(result.kept_links[0]))
+            result = self._instrumented(incoming, plan, decision)
         data = result.mime
         warnings = list(result.warnings)
-        if result.html_parts == 0:
+        if result.html_parts == 0 and decision.pixel:
             warnings.append("no HTML part, so no open pixel")
-        if read_receipt and self._return_domain:
+        if decision.read_receipt and self._return_domain:
             receipts = return_address(
                 self._codec, plan.id, plan.sent_at, ReturnKind.RECEIPT, self._return_domain
             )
@@ -208,4 +232,24 @@ class CopyMaker:
         if incoming.signed:
             assert self._signer is not None  # may_change says so
             data = self._signer.resign(data, incoming.signed)
-        return data, list(result.links), tuple(warnings), tuple(result.defects)
+        return data, list(result.links), tuple(warnings), tuple(result.defects), decision
+
+    def _instrumented(
+        self, incoming: _Incoming, plan: CopyPlan, decision: Decision
+    ) -> Instrumented:
+        notice = partial(_notice, disclosure(decision.tracking)) if decision.disclosure else None
+        return instrument_message(
+            incoming.tracked_base,
+            codec=self._codec,
+            base_url=self._base_url,
+            message=plan.id,
+            sent_at=plan.sent_at,
+            max_bytes=self._max_bytes,
+            pixel=decision.pixel,
+            guard=self._guard,
+            notice=notice,
+        )
+
+
+def _notice(words: str, links: MessageLinks) -> Notice:
+    return Notice(words, NOTICE_LINK, links.notice_url())

@@ -2,7 +2,7 @@
 
 The helpdesk can say it in an ``X-Inkling-Workflow`` header; otherwise the first rule in
 the settings whose every pattern matches decides. A workflow without a policy of its own
-is tracked, without a read receipt.
+is tracked in full, without a read receipt or a disclosure line.
 """
 
 from __future__ import annotations
@@ -11,13 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """What is done with a workflow's messages."""
-
-    track: bool = True
-    read_receipt: bool = False
+from inkling.privacy.policy import DEFAULT_POLICY, Policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,9 +23,6 @@ class Rule:
     sender: str | None = None
     recipient: str | None = None
     subject: str | None = None
-
-
-DEFAULT_POLICY = Policy()
 
 
 @dataclass(frozen=True, slots=True)

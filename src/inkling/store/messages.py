@@ -172,6 +172,7 @@ def _row(record: MessageRecord) -> dict[str, Any]:
         "links_total": record.links_total,
         "recipient": record.recipient,
         "untracked": record.untracked,
+        "tracking": record.tracking,
         "relayed_at": record.relayed_at,
     }
 
@@ -187,6 +188,7 @@ def _record(row: Any) -> MessageRecord:
         links_total=row["links_total"],
         recipient=row["recipient"],
         untracked=row["untracked"],
+        tracking=row["tracking"],
         relayed_at=row["relayed_at"],
     )
 

@@ -38,8 +38,11 @@ messages = Table(
     # Message-ID header, own Inkling id and tokens). '' for a message registered without
     # a recipient (``inkling instrument``); a shared copy names all its recipients.
     Column("recipient", Text, nullable=False, default=""),
-    # Why the copy went out without tracking (e.g. DKIM-signed and no key), else NULL.
+    # Why the copy went out without tracking, or with less than full tracking ("policy",
+    # "opt_out", "sensitive: card number", "DKIM-signed and no key to re-sign"), else NULL.
     Column("untracked", Text),
+    # "full" (pixel and links), "clicks" (links only) or "none".
+    Column("tracking", String(8), nullable=False, server_default="full"),
     # When the upstream accepted the copy (relay only): a row without it is a send that
     # never completed, which a retry of the same message may replace.
     Column("relayed_at", BigInteger),

@@ -279,7 +279,8 @@ _REPLIES_OF = (
     "WHERE e.kind = 'reply' AND e.ts <= {mark} AND m.ticket {among}"
 )
 _COPIES_OF = (
-    "SELECT m.id, m.message_id, m.sent_at, m.recipient, m.subject, m.untracked, m.ticket "
+    "SELECT m.id, m.message_id, m.sent_at, m.recipient, m.subject, m.untracked, m.tracking, "
+    "m.ticket "
     "FROM messages m WHERE m.sent_at <= {mark} AND m.message_id {among}"
 )
 _SIGNALS = (
@@ -358,7 +359,7 @@ def _copies_of(raw: _Raw, message_ids: Sequence[str], at: float) -> dict[str, li
 
 def _copy(row: tuple[Any, ...]) -> MessageRecord:
     """A copy from ``_COPIES_OF``'s columns (what a queue needs of it: not its links)."""
-    ident, message_id, sent_at, recipient, subject, untracked, ticket = row
+    ident, message_id, sent_at, recipient, subject, untracked, tracking, ticket = row
     return MessageRecord(
         id=InklingId(ident),
         message_id=MessageIdHeader(message_id),
@@ -369,6 +370,7 @@ def _copy(row: tuple[Any, ...]) -> MessageRecord:
         links_total=0,
         recipient=recipient,
         untracked=untracked,
+        tracking=tracking,
     )
 
 
