@@ -16,6 +16,7 @@ from email.policy import compat32
 
 import pytest
 
+from inkling import root
 from inkling.errors import AmbiguousMessage
 from inkling.mail.returnpath import ReturnKind, decode_return_address
 from inkling.model import InklingId
@@ -283,3 +284,14 @@ def test_decoding_refuses_what_is_not_a_genuine_return_address(codec: TokenCodec
         "not an address",
     ):
         assert decode_return_address(address, codec, domain) is None, address
+
+
+def test_an_opted_out_recipient_gets_an_untracked_copy(relay: Relay, sink: Sink) -> None:
+    root.opt_outs(relay.services).add(BOB, source="cli")
+    _send(relay, support_reply(), [ANN, BOB])
+    copies = _one_each(sink.wait_for(2))
+    assert copies[BOB].content == support_reply()
+    assert CLICK.search(copies[ANN].content) and PIXEL.search(copies[ANN].content)
+    store = relay.services.store
+    bob = store.messages.find("<reply-1@acme.example>", recipient=BOB)
+    assert (bob.tracking, bob.untracked, bob.links_total) == ("none", "opt_out", 0)

@@ -281,3 +281,25 @@ def test_punctuation_a_mail_client_took_for_part_of_the_link_is_ignored(
 
     run_tracker(store, codec, tmp_path, scenario)
     assert len(store.events.for_message(message)) == 4
+
+
+@pytest.mark.parametrize("declined", [{"Sec-GPC": "1"}, {"DNT": "1"}])
+def test_a_click_that_asks_not_to_be_tracked_keeps_no_address_or_user_agent(
+    store: Store, codec: TokenCodec, tmp_path: Path, declined: dict[str, str]
+) -> None:
+    message = new_message_id()
+    token = codec.click_token(message, 1, SENT, TARGET)
+    headers = {"User-Agent": "Mozilla/5.0 (Macintosh) Firefox/140.0", **declined}
+
+    async def scenario(http: httpx.AsyncClient) -> None:
+        response = await http.get(f"/t/c/{token}", headers=headers)
+        assert response.status_code == 302 and response.headers["location"] == TARGET
+        plain = await http.get(f"/t/c/{token}", headers={"User-Agent": "Mozilla/5.0"})
+        assert plain.status_code == 302
+
+    run_tracker(store, codec, tmp_path, scenario, locate=lambda address: "")
+    declining, plain = store.events.for_message(message)
+    assert (declining.kind, declining.link) == (EventKind.CLICK, 1)
+    assert (declining.ip, declining.user_agent) == (None, None)
+    assert declining.evidence == {name.lower(): "1" for name in declined}
+    assert (plain.ip, plain.user_agent) == ("203.0.113.0", "Mozilla/5.0")

@@ -56,7 +56,9 @@ def _about(data: dict[str, Any]) -> list[str]:
     if data["ticket"]:
         sent += f", ticket {printable(data['ticket'])}"
     lines.append(sent)
-    if data["untracked"]:
+    if data.get("tracking") == "clicks":
+        lines.append(f"links tracked, no pixel: {printable(data['untracked'] or 'policy')}")
+    elif data["untracked"]:
         lines.append(f"not tracked: {printable(data['untracked'])}")
     return lines
 

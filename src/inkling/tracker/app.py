@@ -61,6 +61,10 @@ EVIDENCE_HEADERS = frozenset(
         b"sec-fetch-mode",
         b"sec-fetch-site",
         b"sec-fetch-dest",
+        # The person's "do not track me" (Global Privacy Control, Do Not Track): kept so
+        # the reading can say why a click carries no address or user agent.
+        b"sec-gpc",
+        b"dnt",
     }
 )
 
@@ -181,7 +185,9 @@ class Tracker:
                 await _respond(send, scope, 404, _NOT_FOUND_HEADERS, _NOT_FOUND_BODY)
                 return
         recorded = await self._recorded(
-            self._hit(scope, "click", target.message, target.sent_at, target.link)
+            _respecting(
+                scope, self._hit(scope, "click", target.message, target.sent_at, target.link)
+            )
         )
         location = _location(target.url)
         if location is None:  # a token made before targets were checked: nowhere safe to go
@@ -206,7 +212,9 @@ class Tracker:
             await _respond(send, scope, 404, _NOT_FOUND_HEADERS, _NOT_FOUND_BODY)
             return
         recorded = await self._recorded(
-            self._hit(scope, "click", target.message, target.sent_at, HONEYPOT_LINK)
+            _respecting(
+                scope, self._hit(scope, "click", target.message, target.sent_at, HONEYPOT_LINK)
+            )
         )
         headers = _BLANK_HEADERS if recorded else [*_BLANK_HEADERS, _UNRECORDED]
         await _respond(send, scope, 200, headers, b"")
@@ -260,6 +268,21 @@ class Tracker:
             self._locate(peer) if peer else None,
             headers,
         )
+
+
+_DECLINED = ((b"sec-gpc", b"1"), (b"dnt", b"1"))
+
+
+def _respecting(scope: Scope, record: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A click whose browser says "do not track me" (``Sec-GPC: 1`` or ``DNT: 1``): still
+    redirected and recorded (the agent learns the link was used), but without the address
+    or the user agent; only the published network the address was in (a provider's or a
+    scanner's, never a household's) and the header itself are kept."""
+    declined = [pair for pair in scope["headers"] if (pair[0], pair[1].strip()) in _DECLINED]
+    if not declined:
+        return record
+    kind, message, ts, sent_at, link, method, _ip, network, _headers = record
+    return (kind, message, ts, sent_at, link, method, None, network, declined)
 
 
 def _location(url: str) -> bytes | None:
