@@ -38,7 +38,7 @@ def _copy(
     settings = Settings(
         data_dir=tmp_path / "data",
         base_url=BASE_URL,
-        workflows={"billing": workflow} if workflow else {},  # type: ignore[dict-item]
+        workflows={"billing": workflow} if workflow else {},
     )
     services = root.open_services(settings)
     book = root.opt_outs(services)
@@ -55,7 +55,11 @@ def _copy(
 def _bodies(data: bytes) -> tuple[bytes, bytes]:
     """The decoded text and HTML bodies of a multipart/alternative copy."""
     parsed = email.message_from_bytes(data, policy=compat32)
-    found = {part.get_content_type(): part.get_payload(decode=True) for part in parsed.walk()}
+    found: dict[str, bytes] = {}
+    for part in parsed.walk():
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            found[part.get_content_type()] = payload
     return found["text/plain"], found["text/html"]
 
 
