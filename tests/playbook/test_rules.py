@@ -48,7 +48,14 @@ class Story:
             body["team"] = team
         self.store.tickets.upsert(parse_ticket(body))
 
-    def send(self, when: str, *recipients: str, message_id: str = "<a1@help.example>") -> None:
+    def send(
+        self,
+        when: str,
+        *recipients: str,
+        message_id: str = "<a1@help.example>",
+        tracking: str = "full",
+        untracked: str | None = None,
+    ) -> None:
         sent = int(t(when))
         self.copies = [
             MessageRecord(
@@ -60,6 +67,8 @@ class Story:
                 sent,
                 1,
                 recipient=r,
+                untracked=untracked,
+                tracking=tracking,
             )
             for r in recipients or ("ana@customer.example",)
         ]
@@ -136,6 +145,23 @@ def test_an_urgent_ticket_only_apples_proxy_fetched_escalates_one_business_day_l
     assert item.recommendation.reason.startswith(
         "Urgent, and no sign of a person for 1 business day"
     )
+
+
+@pytest.mark.parametrize(
+    ("tracking", "untracked", "said"),
+    [
+        ("none", "opt_out", "it went out untracked (opt_out), so silence says nothing"),
+        ("clicks", "policy", "nothing was clicked (it has no pixel, so opens are not seen)"),
+    ],
+)
+def test_silence_on_untracked_mail_says_so(
+    story: Story, tracking: str, untracked: str, said: str
+) -> None:
+    story.open_ticket("2026-12-07T09:00:00Z")
+    story.send("2026-12-07T10:00:00Z", tracking=tracking, untracked=untracked)
+    (item,) = story.queue("2026-12-09T10:00:00Z")
+    assert item.recommendation.action == "nudge"
+    assert said in item.recommendation.reason
 
 
 def test_three_occasions_without_a_click_is_simplify(story: Story) -> None:

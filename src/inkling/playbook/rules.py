@@ -193,7 +193,7 @@ def _silent(s: Situation) -> Made | None:
     days = limits.escalate_after_days if urgent else limits.nudge_after_days
     due = s.later(s.signs.sent_at, days=days)
     since = s.business(s.signs.sent_at, s.at)
-    silence = f"no sign of a person for {since}: {what_machines_did(s.signs.last_other_hit)}."
+    silence = f"no sign of a person for {since}: {what_machines_did(s.signs)}."
     if urgent:
         said = f"{s.ticket.priority.value.capitalize()}, and {silence}"
         if s.at < due:

@@ -60,6 +60,9 @@ class Signs:
     away_until: date | None = None  # the latest out-of-office reply's return date
     away_since: float | None = None
     last_other_hit: LastHit | None = None  # the latest hit not judged a person's
+    #: How the best-tracked copy was tracked ("full", "clicks", "none"), and why less.
+    tracking: str = "full"
+    untracked: str | None = None
 
     @property
     def last_click(self) -> float | None:
@@ -113,6 +116,8 @@ def thread_of(copies: Sequence[MessageRecord], events: Sequence[Event]) -> Threa
 def signs_of(thread: Thread) -> Signs:
     """The signs in a thread's signal events (they come sorted by time)."""
     signs = Signs(sent_at=float(thread.sent_at), last_other_hit=thread.last_other_hit)
+    best = min(thread.copies, key=lambda c: _TRACKED_ORDER.get(c.tracking, 0))
+    signs.tracking, signs.untracked = best.tracking, best.untracked
     signs.replies += thread.replies_elsewhere
     if not thread.signals:
         return signs
@@ -189,8 +194,17 @@ MACHINE_DEEDS = {
 }
 
 
-def what_machines_did(last: LastHit | None) -> str:
-    """Why no sign of a person is not the same as nothing: what did touch the message."""
+_TRACKED_ORDER = {"full": 0, "clicks": 1, "none": 2}
+
+
+def what_machines_did(signs: Signs) -> str:
+    """Why no sign of a person is not the same as nothing: what did touch the message, or
+    that it was not (fully) tracked, so silence says less."""
+    last = signs.last_other_hit
+    if last is None and signs.tracking == "none":
+        return f"it went out untracked ({signs.untracked or 'policy'}), so silence says nothing"
+    if last is None and signs.tracking == "clicks":
+        return "nothing was clicked (it has no pixel, so opens are not seen)"
     if last is None:
         return "nothing was opened or clicked"
     if last.verdict == Verdict.UNKNOWN:
