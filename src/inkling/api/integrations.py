@@ -56,6 +56,7 @@ def integrations_router(
         summary="A helpdesk's webhook: a ticket created or changed",
         description=DESCRIPTION,
         responses=RESPONSES,
+        openapi_extra={"x-inkling-auth": "signature"},  # no API key: the helpdesk signs
     )
     async def receive(helpdesk: str, request: Request) -> dict[str, Any]:
         settings = _configured(helpdesk, options)

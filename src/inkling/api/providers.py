@@ -1,13 +1,13 @@
 """Events from elsewhere over HTTP: the import endpoint and the providers' webhooks.
 
-POST /api/v1/events                  lines of the `inkling` format (bearer API key)
-POST /api/v1/providers/{provider}    a provider's webhook (its own signature)
+POST /api/v1/events                  lines of the `inkling` format (scope events:write)
+POST /api/v1/providers/{provider}    a provider's webhook (its own signature, no key)
 """
 
 # No "from __future__ import annotations": FastAPI reads these annotations at run time.
 import logging
 from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -49,23 +49,29 @@ assert set(Format.__args__) == set(FORMATS)  # type: ignore[attr-defined]
 
 
 def events_router(
-    *, importer: Importer, receivers: Receivers, user: Callable[..., str]
+    *, importer: Importer, receivers: Receivers, user: Callable[..., Any]
 ) -> APIRouter:
-    """The routes, with ``user`` the API's bearer-key dependency."""
+    """The routes, with ``user`` the API's dependency for the import (``events:write``);
+    the receivers check the provider's signature instead (``x-inkling-auth`` says so in
+    the OpenAPI spec)."""
     router = APIRouter()
 
     @router.post(
         "/api/v1/events",
         summary="Import sends, hits and mail events recorded elsewhere",
         description=IMPORT_DESCRIPTION,
-        responses={401: {"description": "No valid API key"}, 422: {"description": "Bad lines"}},
+        responses={
+            401: {"description": "No valid API key"},
+            403: {"description": "Lacks the scope events:write"},
+            422: {"description": "Bad lines"},
+        },
     )
     async def import_events(
         request: Request,
-        caller: Annotated[str, Depends(user)],
+        caller: Annotated[Any, Depends(user)],
         format: Annotated[Format, Query(description="The lines' shape")] = "inkling",
     ) -> JSONResponse:
-        del caller  # any user may import; the dependency checked the key
+        del caller  # whoever holds events:write may import
         body = await read_body(request, MAX_BODY)
         result: ImportResult = await run_in_threadpool(
             lambda: importer.run(list(read_lines(body, format)))
@@ -76,7 +82,11 @@ def events_router(
         "/api/v1/providers/{provider}",
         summary="A provider's event webhook",
         description=RECEIVER_DESCRIPTION,
-        responses={401: {"description": "The signature does not verify"}},
+        responses={
+            401: {"description": "The signature does not verify"},
+            403: {"description": "The provider is not set up"},
+        },
+        openapi_extra={"x-inkling-auth": "signature"},
     )
     async def receive(provider: Provider, request: Request) -> JSONResponse:
         body = await read_body(request, MAX_BODY)

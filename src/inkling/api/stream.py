@@ -43,14 +43,18 @@ def stream_router(
     heartbeat: float = DEFAULT_HEARTBEAT_SECONDS,
     due: DueFeed | None = None,
 ) -> APIRouter:
-    """The live feed's route, behind the API's own ``auth`` dependency (a bearer key)."""
+    """The live feed's route, behind the API's ``auth`` dependency (``stream:read``)."""
     router = APIRouter()
 
     @router.get(
         "/api/v1/stream",
         summary="New signals as Server-Sent Events",
         response_class=EventSourceResponse,
-        responses={200: {"content": {"text/event-stream": {}}}, 401: {"description": "No key"}},
+        responses={
+            200: {"content": {"text/event-stream": {}}},
+            401: {"description": "No valid key or session"},
+            403: {"description": "Lacks the scope stream:read"},
+        },
     )
     async def stream(
         caller: Annotated[Any, Depends(auth)],
@@ -58,7 +62,7 @@ def stream_router(
     ) -> EventSourceResponse:
         """Each new signal as one event (``data:`` the webhook payload, ``id:`` for
         ``Last-Event-ID``); a comment every 15 seconds while nothing happens."""
-        del caller  # any user may watch; the dependency checked the key
+        del caller  # whoever holds stream:read may watch
         cursor = FeedCursor.resume(last_event_id, time.time())
         return EventSourceResponse(_events(webhooks, cursor, poll, due), ping=heartbeat)
 

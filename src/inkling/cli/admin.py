@@ -1,4 +1,4 @@
-"""Keeping a node in order: token keys, API users, published IP ranges."""
+"""Keeping a node in order: token keys, accounts (``cli/accounts.py``), published IP ranges."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from inkling.cli.accounts import users_app
 from inkling.cli.help import PlainCommand
 from inkling.cli.output import fail, printable, say
 from inkling.cli.serving import settings
@@ -22,7 +23,6 @@ ranges_app = typer.Typer(
     "Microsoft and Amazon publish the addresses their proxies and scanners use.",
     no_args_is_help=True,
 )
-users_app = typer.Typer(help="API users and their keys (for /api/v1).", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -50,40 +50,6 @@ def keys_rotate() -> None:
     ident = key_file.rotate()
     older = len(key_file.read().secrets) - 1
     say(f"key {ident} is now current for new links; {older} older key(s) still open old links")
-
-
-@users_app.command("add", cls=PlainCommand)
-def users_add(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="Who the key is for.")],
-) -> None:
-    """Make an API key for NAME and print it.
-
-    The key is shown only this once: Inkling keeps only its digest.
-    """
-    from inkling.api.keys import ApiKeys
-
-    print(ApiKeys(_data_dir().users).add(name))
-    say(f"API key for {printable(name)} printed above; send it as 'Authorization: Bearer <key>'")
-
-
-@users_app.command("list", cls=PlainCommand)
-def users_list() -> None:
-    """The users who have an API key."""
-    from inkling.api.keys import ApiKeys
-
-    for name in ApiKeys(_data_dir().users).names():
-        print(printable(name))
-
-
-@users_app.command("remove", cls=PlainCommand)
-def users_remove(
-    name: Annotated[str, typer.Argument(metavar="NAME", help="Whose key to revoke.")],
-) -> None:
-    """Revoke NAME's API key at once."""
-    from inkling.api.keys import ApiKeys
-
-    ApiKeys(_data_dir().users).remove(name)
-    say(f"removed {printable(name)}; their key no longer works")
 
 
 @ranges_app.command("update", cls=PlainCommand)

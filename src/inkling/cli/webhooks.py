@@ -1,4 +1,9 @@
-"""Webhook subscriptions: ``inkling webhooks add``, ``list``, ``remove`` and ``test``."""
+"""Webhook subscriptions: ``inkling webhooks add``, ``list``, ``remove`` and ``test``.
+
+Adding and removing a subscription are admin actions: each is written to the audit log
+(actor ``cli``), with the endpoint's URL but never its secret (nor a password or query
+the URL may carry).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from inkling.cli.output import fail, printable, say
 from inkling.cli.serving import settings
 
 if TYPE_CHECKING:
+    from inkling.store import Store
     from inkling.store.webhooks import Webhooks
 
 webhooks_app = typer.Typer(
@@ -22,11 +28,16 @@ def register(app: typer.Typer) -> None:
     app.add_typer(webhooks_app, name="webhooks")
 
 
-def _webhooks() -> Webhooks:
+def _store() -> Store:
     from inkling.root import open_services
+
+    return open_services(settings()).store
+
+
+def _webhooks(store: Store | None = None) -> Webhooks:
     from inkling.store.webhooks import Webhooks
 
-    return Webhooks(open_services(settings()).store.database)
+    return Webhooks((store or _store()).database)
 
 
 @webhooks_app.command("add", cls=PlainCommand)
@@ -50,7 +61,10 @@ def add(
     from inkling.webhooks import check_url, parse_types, subscribe
 
     types, endpoint = parse_types(events), check_url(url)  # before the database is opened
-    subscription = subscribe(_webhooks(), endpoint, types)
+    store = _store()
+    subscription = subscribe(_webhooks(store), endpoint, types)
+    where = _without_credentials(subscription.url)
+    store.audit.record("cli", "webhooks.add", subscription.id, {"url": where, "types": list(types)})
     print(f"id: {subscription.id}")
     print(f"secret: {subscription.secret}")
     say(
@@ -81,8 +95,10 @@ def remove(
     ident: Annotated[str, typer.Argument(metavar="ID", help="The subscription's id.")],
 ) -> None:
     """Remove a subscription and drop its undelivered events."""
-    if not _webhooks().remove(ident):
+    store = _store()
+    if not _webhooks(store).remove(ident):
         fail(f"no webhook subscription {ident!r}; see inkling webhooks list")
+    store.audit.record("cli", "webhooks.remove", ident)
     say(f"removed {printable(ident)}; nothing more goes to it")
 
 
@@ -103,3 +119,14 @@ def test(
     print(printable(answer.describe()))
     if not answer.ok:
         fail(f"{printable(subscription.url)} did not accept the test event")
+
+
+def _without_credentials(url: str) -> str:
+    """The URL without user, password or query: what the audit log may keep of it."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"

@@ -1,0 +1,246 @@
+"""The dashboard's web app (Starlette), mounted by ``inkling serve`` at ``/``.
+
+    GET  /          the signed-in frame (issue 11 builds the queue into it); else to /login
+    GET  /login     the sign-in form (with its CSRF token)
+    POST /login     sign in: a session cookie, or the form again with one line saying why
+    POST /logout    sign out (CSRF token needed, as for every form)
+    GET  /static/…  the one stylesheet
+
+Pages are server-rendered (Jinja2, autoescaped), need no JavaScript and load nothing from
+elsewhere: the Content-Security-Policy says so to the browser too. Every POST without its
+CSRF token is refused (403) before anything else is read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from inkling.api.access import Access, Principal
+from inkling.api.sessions import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    DEVICE_COOKIE,
+    DEVICE_SECONDS,
+    SESSION_COOKIE,
+    Sessions,
+)
+from inkling.tracker.client import ClientAddress
+from inkling.web.login import Attempt, Logins, Outcome
+
+HERE = Path(__file__).parent
+#: A sign-in form is a few hundred bytes; a larger body is refused before it is parsed.
+MAX_FORM_BYTES = 16 * 1024
+HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NavItem:
+    label: str
+    href: str
+    scope: str
+
+
+#: The dashboard's sections (UI.md); each shows to those who hold its scope.
+NAV = (
+    NavItem("Queue", "/", "queue:read"),
+    NavItem("Content", "/content", "reports:read"),
+    NavItem("Outcomes", "/outcomes", "reports:read"),
+    NavItem("Signals", "/signals", "reports:read"),
+    NavItem("Settings", "/settings", "playbook:admin"),
+)
+
+
+def build_web(*, access: Access, logins: Logins, client: ClientAddress | None = None) -> Starlette:
+    """The dashboard app; ``access`` reads sessions (as the API does), ``logins`` checks
+    passwords, ``client`` says which address a request comes from (trusted proxies)."""
+    if access.sessions is None:
+        raise ValueError("the dashboard needs sessions (Access(..., sessions=...))")
+    pages = _Pages(access, access.sessions, logins, client or ClientAddress())
+    return Starlette(
+        routes=[
+            Route("/", pages.home, methods=["GET"]),
+            Route("/login", pages.login_form, methods=["GET"]),
+            Route("/login", pages.login, methods=["POST"]),
+            Route("/logout", pages.logout, methods=["POST"]),
+            Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        ],
+        exception_handlers={HTTPException: pages.error},
+    )
+
+
+class _Pages:
+    def __init__(
+        self, access: Access, sessions: Sessions, logins: Logins, client: ClientAddress
+    ) -> None:
+        self._access = access
+        self._sessions = sessions
+        self._logins = logins
+        self._client = client
+        self._templates = Environment(
+            loader=FileSystemLoader(HERE / "templates"), autoescape=True, auto_reload=False
+        )
+
+    async def home(self, request: Request) -> Response:
+        principal = await self._principal(request)
+        if principal is None:
+            return RedirectResponse("/login", status_code=303)
+        return self._page(request, "home.html", principal=principal)
+
+    async def login_form(self, request: Request) -> Response:
+        if await self._principal(request) is not None:
+            return RedirectResponse("/", status_code=303)
+        return self._page(request, "login.html")
+
+    async def login(self, request: Request) -> Response:
+        form = await self._form(request)
+        email = form.get("email", "")
+        address = self._address(request)
+        known = self._sessions.device_ok(request.cookies.get(DEVICE_COOKIE), email.strip())
+        attempt = await run_in_threadpool(
+            self._logins.attempt, email, form.get("password", ""), address, known_device=known
+        )
+        if attempt.outcome is Outcome.SIGNED_IN and attempt.user is not None:
+            return self._signed_in(attempt)
+        return self._refused(request, attempt, email)
+
+    async def logout(self, request: Request) -> Response:
+        await self._form(request)
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/", secure=self._sessions.secure)
+        return response
+
+    async def error(self, request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        principal = await self._principal(request)
+        return self._page(
+            request,
+            "error.html",
+            status=exc.status_code,
+            principal=principal,
+            code=exc.status_code,
+            detail=exc.detail,
+            headers=dict(exc.headers or {}),
+        )
+
+    def _signed_in(self, attempt: Attempt) -> Response:
+        assert attempt.user is not None
+        user = attempt.user
+        response = RedirectResponse("/", status_code=303)
+        secure = self._sessions.secure
+        response.set_cookie(
+            SESSION_COOKIE,
+            self._sessions.issue(user.email, user.password),
+            max_age=int(self._sessions.lifetime),
+            path="/",
+            secure=secure,
+            httponly=True,
+            samesite="lax",
+        )
+        response.set_cookie(
+            DEVICE_COOKIE,
+            self._sessions.device_token(user.email),
+            max_age=DEVICE_SECONDS,
+            path="/login",
+            secure=secure,
+            httponly=True,
+            samesite="strict",
+        )
+        return response
+
+    def _refused(self, request: Request, attempt: Attempt, email: str) -> Response:
+        minutes = max(1, round(attempt.retry_after / 60))
+        if attempt.outcome is Outcome.LIMITED:
+            status, line = 429, f"Too many sign-in attempts. Try again in {_minutes(minutes)}."
+        elif attempt.outcome is Outcome.LOCKED:
+            status = 423
+            line = (
+                f"Too many failed sign-ins for this account. Try again in {_minutes(minutes)}, "
+                "or ask an admin to run: inkling users unlock EMAIL"
+            )
+        else:
+            status, line = 401, "Wrong email or password."
+        headers = {"Retry-After": str(max(1, round(attempt.retry_after)))} if status != 401 else {}
+        return self._page(
+            request, "login.html", status=status, error=line, email=email, headers=headers
+        )
+
+    async def _form(self, request: Request) -> dict[str, str]:
+        """The posted form's fields, once its CSRF token is checked (403 otherwise)."""
+        declared = request.headers.get("content-length")
+        if declared is None or not declared.isdigit() or int(declared) > MAX_FORM_BYTES:
+            raise HTTPException(413, "This form is too large.")
+        form = await request.form(max_files=0, max_fields=20, max_part_size=MAX_FORM_BYTES)
+        fields = {key: value for key, value in form.items() if isinstance(value, str)}
+        if not self._sessions.csrf_ok(request.cookies.get(CSRF_COOKIE), fields.get(CSRF_FIELD)):
+            raise HTTPException(
+                403,
+                "This form has expired or did not come from Inkling: go back, reload the "
+                "page and send it again.",
+            )
+        return fields
+
+    async def _principal(self, request: Request) -> Principal | None:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if not cookie:
+            return None
+        return await run_in_threadpool(self._access.by_session, cookie)
+
+    def _address(self, request: Request) -> str:
+        peer = request.client.host if request.client else None
+        forwarded = request.headers.get("x-forwarded-for") if self._client.proxied else None
+        return self._client.client(peer, forwarded) or "unknown"
+
+    def _page(
+        self,
+        request: Request,
+        template: str,
+        *,
+        status: int = 200,
+        principal: Principal | None = None,
+        headers: Mapping[str, str] | None = None,
+        **context: Any,
+    ) -> Response:
+        """A page with a CSRF token for its forms (and the cookie it answers to, made for a
+        browser that has none)."""
+        csrf_cookie = request.cookies.get(CSRF_COOKIE) or self._sessions.new_csrf_cookie()
+        html = self._templates.get_template(template).render(
+            principal=principal,
+            nav=[item for item in NAV if principal and principal.can(item.scope)],
+            path=request.url.path,
+            csrf=self._sessions.csrf_token(csrf_cookie),
+            **context,
+        )
+        response = HTMLResponse(html, status_code=status, headers={**HEADERS, **(headers or {})})
+        if request.cookies.get(CSRF_COOKIE) != csrf_cookie:
+            response.set_cookie(
+                CSRF_COOKIE,
+                csrf_cookie,
+                path="/",
+                secure=self._sessions.secure,
+                httponly=True,
+                samesite="lax",
+            )
+        return response
+
+
+def _minutes(count: int) -> str:
+    return "1 minute" if count == 1 else f"{count} minutes"
