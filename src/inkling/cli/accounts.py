@@ -68,7 +68,9 @@ def create(
     team: Annotated[
         list[str] | None,
         typer.Option(
-            metavar="TEAM", help="A team whose tickets they see; repeatable (agents need one)."
+            metavar="TEAM",
+            help="A team whose tickets they see; repeatable (agents need one).",
+            show_default="none",
         ),
     ] = None,
     password_stdin: PasswordStdin = False,
@@ -127,7 +129,10 @@ def remove(email: Email) -> None:
 
 @users_app.command("unlock", cls=PlainCommand)
 def unlock(email: Email) -> None:
-    """Lift a user's sign-in lockout now (and forget their failed sign-ins)."""
+    """Lift a user's sign-in lockout now.
+
+    Their failed sign-ins are forgotten too.
+    """
     services = _services()
     address = email.strip().lower()
     if not services.store.accounts.clear_failures(address):
@@ -164,14 +169,16 @@ def key_create(
     owner: Annotated[
         str | None,
         typer.Option(
-            metavar="EMAIL", help="A user whose role and teams bound the key (and who owns it)."
+            metavar="EMAIL",
+            help="A user whose role and teams bound the key (and who owns it).",
+            show_default="none: an integration's key",
         ),
     ] = None,
 ) -> None:
     """Make an API key and print it.
 
     The key is shown only this once: Inkling keeps only its SHA-256. Send it as
-    'Authorization: Bearer <key>'.
+    'Authorization: Bearer KEY'.
     """
     from inkling.api.keys import make_key
 
@@ -194,7 +201,10 @@ def key_create(
 
 @key_app.command("list", cls=PlainCommand)
 def key_list() -> None:
-    """The API keys: name, scopes, owner, when made and last used (never the key)."""
+    """The API keys, with their scopes and owners.
+
+    Each with its id, when it was made and last used; never the key itself.
+    """
     services = _services()
     _import_legacy(services)
     found = services.store.accounts.api_keys()
@@ -217,9 +227,13 @@ def key_revoke(
     say(f"revoked {printable(name)}; it no longer works")
 
 
-@users_app.command("add", cls=PlainCommand, hidden=True)
+@users_app.command("add", cls=PlainCommand)
 def add(name: Annotated[str, typer.Argument(metavar="NAME", help="What the key is for.")]) -> None:
-    """Make a key with every scope (what users add did before scopes)."""
+    """Make a key with every scope: the older form of key create.
+
+    The same as inkling users key create NAME --scope '*' (what users add made before
+    keys had scopes).
+    """
     say(f"inkling: users add is now: inkling users key create {printable(name)} --scope '*'")
     key_create(name, ["*"])
 
