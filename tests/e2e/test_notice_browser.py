@@ -4,7 +4,6 @@ readable at 320 px, operable by keyboard alone, and asking nothing of any other 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page
