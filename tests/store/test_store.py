@@ -219,3 +219,11 @@ def test_evidence_with_awkward_characters_round_trips(store: Store) -> None:
         event.evidence,
         [awkward],
     )
+
+
+def test_head_revision_names_the_newest_migration() -> None:
+    """Otherwise every command would run Alembic (a database at the head needs none)."""
+    from inkling.store.engine import HEAD_REVISION, MIGRATIONS
+
+    revisions = sorted(p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("0*.py"))
+    assert HEAD_REVISION == revisions[-1]
