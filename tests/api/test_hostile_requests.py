@@ -389,7 +389,10 @@ def _passes(field: bytes) -> Check:
 @pytest.fixture
 def server(data_dir: Path, database_url: str, sink: Sink) -> Iterator[tuple[str, str]]:
     """``inkling serve`` on this backend, the sink as its mail server; its URL and a key."""
-    added = inkling(data_dir, "users", "add", "helpdesk")
+    # keys live in the database the server uses (no longer in the data dir's users.json)
+    added = inkling(
+        data_dir, "users", "add", "helpdesk", env={"INKLING_DATABASE_URL": database_url}
+    )
     assert added.returncode == 0, added.stderr
     env = {"INKLING_RELAY_UPSTREAM": sink.url}
     process = ServerProcess(data_dir, database_url, env=env)
