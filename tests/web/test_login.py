@@ -115,6 +115,7 @@ def _cookie_flags(response: httpx.Response, name: str) -> set[str]:
 def test_the_right_password_signs_in_and_sign_out_ends_it(dashboard: Dashboard) -> None:
     browser = dashboard.browser()
     assert browser.get("/").headers["location"] == "/login"
+    before = _token(browser.get("/login"))
     signed = sign_in(browser, "Ana@Help.example", RIGHT)
     assert (signed.status_code, signed.headers["location"]) == (303, "/")
     assert _cookie_flags(signed, "inkling_session") == {
@@ -125,6 +126,7 @@ def test_the_right_password_signs_in_and_sign_out_ends_it(dashboard: Dashboard) 
     }  # not Secure: this dashboard is served over http
     home = browser.get("/")
     assert home.status_code == 200
+    assert _token(home) != before  # a new CSRF secret for the session
     assert "ana@help.example" in home.text and "(agent)" in home.text
     assert '<a class="skip" href="#main">' in home.text
     assert '<a href="/" aria-current="page">Queue</a>' in home.text

@@ -155,6 +155,14 @@ class _Pages:
             httponly=True,
             samesite="lax",
         )
+        response.set_cookie(  # a fresh CSRF secret per session: none planted before it
+            CSRF_COOKIE,
+            self._sessions.new_csrf_cookie(),
+            path="/",
+            secure=secure,
+            httponly=True,
+            samesite="lax",
+        )
         response.set_cookie(
             DEVICE_COOKIE,
             self._sessions.device_token(user.email),
