@@ -109,6 +109,13 @@ def test_bad_input_is_one_line_and_changes_nothing(data_dir: Path) -> None:
     assert [u.email for u in store.accounts.users()] == ["ana@help.example"]
     assert store.accounts.api_keys() == []
     assert [e.action for e in store.audit.entries()] == ["users.create"]
+    assert store.accounts.users()[0].password is None  # no terminal, no --password-stdin
+    code, _, err = _run(data_dir, "users", "password", "ana@help.example", "--password-stdin",
+                        stdin=b"a long enough password\n")  # fmt: skip
+    assert code == 0 and "their sessions have ended" in err
+    (ana,) = store.accounts.users()
+    assert ana.password is not None and ana.password.startswith("$argon2id$")
+    assert [e.action for e in store.audit.entries()] == ["users.create", "users.password"]
     store.close()
 
 
