@@ -25,6 +25,7 @@ from inkling.tokens import TokenCodec
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
     from pydantic import SecretStr
+    from starlette.applications import Starlette
 
     from inkling.api.access import Access
     from inkling.classify import Classifier
@@ -184,15 +185,19 @@ def api(
     dashboard) checks every caller."""
     from inkling.api.app import ApiOptions, build_api
     from inkling.api.integrations import integrations_router
+    from inkling.api.optouts import optouts_router
     from inkling.api.stream import stream_router
     from inkling.store.webhooks import Webhooks
     from inkling.tickets.upsert import parse_ticket
 
-    return build_api(
+    gate = gate or access(settings, services)
+    app = build_api(
         store=services.store,
-        access=gate or access(settings, services),
+        access=gate,
         outbound=shared or outbound(settings, services),
-        options=ApiOptions(max_message_bytes=settings.max_message_bytes),
+        options=ApiOptions(
+            max_message_bytes=settings.max_message_bytes, retention_days=settings.retention_days
+        ),
         integrations=integrations_router(
             integration_options(settings),
             lambda data: services.store.tickets.upsert(parse_ticket(data)),
@@ -201,6 +206,24 @@ def api(
         stream=lambda auth: stream_router(Webhooks(services.store.database), auth, due=due),
         events=lambda auth: _events_router(settings, services, auth),
     )
+    book = opt_outs(services)
+    app.include_router(optouts_router(book, services.store.audit, gate.require("privacy:admin")))
+    app.include_router(notice(settings, services, book))
+    return app
+
+
+def notice(settings: Settings, services: Services, book: OptOutBook) -> APIRouter:
+    """The customer-facing notice and opt-out (``/p/{token}``)."""
+    from inkling.notice import NoticeOptions, notice_router
+    from inkling.privacy.optout import OptOutKey
+
+    options = NoticeOptions(
+        retention_days=settings.retention_days,
+        full_ip=settings.store_full_ip,
+        secure_cookie=urlsplit(settings.base_url).scheme == "https",
+    )
+    key = OptOutKey.load_or_create(services.data_dir.privacy_key)
+    return notice_router(services.codec, services.store, book, key, options)
 
 
 def access(settings: Settings, services: Services) -> Access:
@@ -216,6 +239,21 @@ def access(settings: Settings, services: Services) -> Access:
         accounts,
         Sessions.for_key_file(services.data_dir.session_key, secure=secure),
         LegacyImport(services.data_dir.users, accounts),
+    )
+
+
+def dashboard(settings: Settings, services: Services, gate: Access) -> Starlette:
+    """The dashboard at ``/``: sign-in, and the pages behind it."""
+    from inkling.tracker import ClientAddress
+    from inkling.web.app import build_web
+    from inkling.web.login import Logins
+
+    store = services.store
+    return build_web(
+        access=gate,
+        logins=Logins(store.accounts, store.audit),
+        # rate limits count by the whole address, kept in memory only
+        client=ClientAddress(settings.trusted_proxies, keep_full=True),
     )
 
 
@@ -299,6 +337,7 @@ def node(
     due = DueFeed()  # the announcer tells it, the live feed reads it
     teams = team_book(settings)  # the API's queue and the announcer share one
     companions: list[Companion] = [_webhooks(services), _due(services, teams, due)]
+    companions.append(purge_daily(services.store, settings.retention_days))
     if relay_port is not None:
         companions.append(_relay(settings, services, shared, relay_port, announce))
     if inbound_port is not None or settings.imap_url:
@@ -308,11 +347,13 @@ def node(
         if settings.imap_url:
             companions.append(_imap(settings, services, parser, announce))
     client = ClientAddress(settings.trusted_proxies, keep_full=settings.store_full_ip)
+    gate = access(settings, services)  # the API and the dashboard read the same sessions
     return Node(
         recorder=recorder,
         loader=loader,
         store=services.store,
-        api=api(settings, services, shared, due, teams),
+        api=api(settings, services, shared, due, teams, gate),
+        web=dashboard(settings, services, gate),
         companions=companions,
         tracker=lambda fallback: Tracker(
             services.codec, recorder.record, client, _locator(judge_with), fallback=fallback
@@ -346,6 +387,51 @@ def _due(services: Services, teams: TeamBook, feed: DueFeed) -> Companion:
         )
         announcer.start()
         return announcer.stop
+
+    return start
+
+
+def purge_daily(
+    store: Store, retention_days: int, *, first: float = 60.0, every: float = 86400.0
+) -> Companion:
+    """Purges expired events on a thread of its own, ``first`` seconds after start (not
+    in the way of a start-up) and every ``every`` seconds from then on. A database that
+    is away is tried again at the next turn: it never stops the server."""
+    import threading
+    import time
+
+    from inkling.errors import StoreError
+    from inkling.store.retention import SECONDS_PER_DAY
+
+    def start() -> Callable[[], None]:
+        stop = threading.Event()
+
+        def run() -> None:
+            wait = first
+            while not stop.wait(wait):
+                wait = every
+                try:
+                    done = store.retention.purge(
+                        time.time() - retention_days * SECONDS_PER_DAY, stopped=stop.is_set
+                    )
+                except StoreError as exc:
+                    log.warning("retention: no purge this time (tried again later): %s", exc)
+                    continue
+                log.info(
+                    "retention: purged %d events older than %d days (%d tallies kept)",
+                    done.events,
+                    retention_days,
+                    done.tallies,
+                )
+
+        thread = threading.Thread(target=run, name="inkling-purge", daemon=True)
+        thread.start()
+
+        def halt() -> None:
+            stop.set()
+            thread.join(timeout=10)
+
+        return halt
 
     return start
 

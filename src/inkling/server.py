@@ -1,10 +1,12 @@
 """What ``inkling serve`` runs, as one ASGI app: the tracker first, then everything else.
 
 The tracker answers ``/t/...`` itself; the rest goes to a small fallback: the JSON API
-under ``/api``, ``/healthz`` (the process answers), ``/readyz`` (it can record hits; the
-database, the journal's backlog and the disk), ``/metrics`` (Prometheus), and 404. Its
-lifespan opens the journal and starts the loader and the companions (relay, inbound MX,
-IMAP poller); on shutdown it stops them in the reverse order, writing what is queued.
+under ``/api`` (and the customer-facing notice at ``/p/``), ``/healthz`` (the process
+answers), ``/readyz`` (it can record hits; the database, the journal's backlog and the
+disk), ``/metrics`` (Prometheus), and the dashboard (``web/``) for every other path, which
+answers 404 for what it does not know. Its lifespan opens the journal and starts the
+loader and the companions (relay, inbound MX, IMAP poller); on shutdown it stops them in
+the reverse order, writing what is queued.
 The pieces come built from the composition root (``root.py``).
 """
 
@@ -28,6 +30,7 @@ from inkling.collector import tune_collector
 from inkling.events.legacy import adopt_spool
 from inkling.events.loader import Loader
 from inkling.events.recorder import Recorder
+from inkling.routes import NOTICE_PREFIX
 from inkling.store import Store
 from inkling.tracker.app import ASGIApp, Receive, Scope, Send, Tracker
 
@@ -52,6 +55,7 @@ class Node:
     companions: Sequence[Companion]
     tracker: Callable[[ASGIApp], Tracker]
     data_dir: Path
+    web: ASGIApp | None = None  # the dashboard, at every path not taken above
 
     def open(self) -> None:
         """Take the journal (JournalError, in one line, if another process has it or it
@@ -81,7 +85,7 @@ class _Fallback:
             await self._lifespan(receive, send)
         elif scope["type"] == "http":
             path = scope["path"]
-            if path.startswith("/api/"):
+            if path.startswith(("/api/", NOTICE_PREFIX)):  # the API app serves the notice
                 await self._node.api(scope, receive, send)
             elif path == "/healthz":
                 await _json(send, 200, {"status": "ok"})
@@ -91,6 +95,8 @@ class _Fallback:
             elif path == "/metrics":
                 metrics = await asyncio.to_thread(generate_latest, self._registry)
                 await _respond(send, 200, CONTENT_TYPE_LATEST.encode(), metrics)
+            elif self._node.web is not None:
+                await self._node.web(scope, receive, send)
             else:
                 await _json(send, 404, {"error": "not found"})
 

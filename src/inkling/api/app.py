@@ -16,12 +16,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi_offline import FastAPIOffline
 
+from inkling.api.access import RESPONSES, Access, Principal, sees_ticket
 from inkling.api.compose import NewMessage
 from inkling.api.intake import JSON, MIME, outgoing, read_body
-from inkling.api.keys import ApiKeys
+from inkling.api.privacy import privacy_router
 from inkling.api.sending import Prepared, SendFailed, Sending, Sent
 from inkling.api.tickets import tickets_router
 from inkling.classify.signatures import UserAgents
@@ -40,7 +40,6 @@ from inkling.store import Store
 
 log = logging.getLogger(__name__)
 
-_bearer = HTTPBearer(auto_error=False, description="An API key from `inkling users add NAME`")
 _BINARY = {"schema": {"type": "string", "format": "binary"}}
 
 SEND_DESCRIPTION = """\
@@ -79,7 +78,7 @@ SEND_RESPONSES: dict[int | str, dict[str, Any]] = {
         "model": Prepared | Sent,
         "content": {MIME: _BINARY},
     },
-    401: {"description": "No valid API key"},
+    **RESPONSES,
     409: {"description": "send=false: this Message-ID is already registered for a recipient"},
     413: {"description": "The message is over max_message_bytes"},
     415: {"description": "Neither application/json nor message/rfc822"},
@@ -102,22 +101,24 @@ SEND_BODY = {
 @dataclass(frozen=True, slots=True)
 class ApiOptions:
     max_message_bytes: int = 25 * 1024 * 1024
+    retention_days: int = 180  # what POST /api/v1/purge purges by default
 
 
 def build_api(
     *,
     store: Store,
-    keys: ApiKeys,
+    access: Access,
     outbound: Outbound,
     options: ApiOptions,
-    stream: Callable[[Callable[..., str]], APIRouter] = lambda auth: APIRouter(),
-    events: Callable[[Callable[..., str]], APIRouter] = lambda auth: APIRouter(),
+    stream: Callable[[Callable[..., Any]], APIRouter] = lambda auth: APIRouter(),
+    events: Callable[[Callable[..., Any]], APIRouter] = lambda auth: APIRouter(),
     teams: TeamBook | None = None,
     integrations: APIRouter | None = None,
 ) -> FastAPI:
     """The API over ``store``, sending through ``outbound`` (shared with the relay).
-    ``stream`` makes the live feed's router (``api/stream.py``) around the API's key
-    check."""
+    ``stream`` and ``events`` make their routers (``api/stream.py``, ``api/providers.py``)
+    around the dependency they are given; every route's dependency is
+    ``access.require(SCOPE)`` (``api/access.py``), which also answers 401 and 403."""
     api = FastAPIOffline(
         title="Inkling",
         summary="Honest email tracking for customer-support teams",
@@ -131,34 +132,33 @@ def build_api(
     sending = Sending(outbound)
     limit = options.max_message_bytes
 
-    def user(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ) -> str:
-        name = keys.user_for(credentials.credentials) if credentials else None
-        if name is None:
-            raise HTTPException(
-                401, "a valid API key is needed", headers={"WWW-Authenticate": "Bearer"}
-            )
-        return name
+    require = access.require
+    book = teams or TeamBook()
 
-    @api.get("/api/v1/messages/{message:path}", summary="The reading of a message")
+    @api.get(
+        "/api/v1/messages/{message:path}",
+        summary="The reading of a message",
+        responses={**RESPONSES, 404: {"description": "No such message (or not your team's)"}},
+    )
     def reading(
         message: str,
-        caller: Annotated[str, Depends(user)],
+        caller: Annotated[Principal, Depends(require("messages:read"))],
         limit: Annotated[
             int | None, Query(ge=0, description="List at most this many events")
         ] = None,
     ) -> dict[str, Any]:
         """Opens and clicks split by verdict, the honest sentence, and the events with
         their verdicts, agents, reasons and history. ``message`` is the Message-ID header
-        value or Inkling's id."""
-        del caller  # any user may read any message; the dependency checked the key
+        value or Inkling's id. An agent reads only their teams' messages."""
         try:
-            return read_message(store, message, limit=limit, user_agents=user_agents).as_json()
+            found = read_message(store, message, limit=limit, user_agents=user_agents).as_json()
         except UnknownMessage as exc:
             raise HTTPException(404, str(exc)) from exc
         except AmbiguousMessage:  # one copy per recipient: the thread, side by side
-            return read_thread(store, message).as_json()
+            found = read_thread(store, message).as_json()
+        if not sees_ticket(caller, store, book, found.get("ticket")):
+            raise HTTPException(404, f"no message {message!r}")  # as if there were none
+        return found
 
     @api.post(
         "/api/v1/messages",
@@ -170,12 +170,12 @@ def build_api(
     )
     async def send_message(
         request: Request,
-        caller: Annotated[str, Depends(user)],
+        caller: Annotated[Principal, Depends(require("messages:send"))],
         send: Annotated[
             bool, Query(description="Send through the configured mail server (else hand back)")
         ] = False,
     ) -> Response:
-        del caller  # any user may send; the dependency checked the key
+        del caller  # whoever holds messages:send may send
         if send and not sending.can_send:
             raise HTTPException(503, f"{NO_UPSTREAM}; or send=false and send the copies yourself")
         body = await read_body(request, limit)
@@ -192,9 +192,13 @@ def build_api(
             raise HTTPException(409, str(exc)) from exc
         return _prepared(copies, request.headers.get("accept", ""))
 
-    api.include_router(stream(user))
-    api.include_router(events(user))  # events import and providers' webhooks (api/providers.py)
-    api.include_router(tickets_router(store, teams or TeamBook(), user_agents, user))
+    api.include_router(stream(require("stream:read")))
+    # events import and providers' webhooks (api/providers.py)
+    api.include_router(events(require("events:write")))
+    api.include_router(tickets_router(store, book, user_agents, require))
+    api.include_router(
+        privacy_router(store, access.actor("privacy:admin"), retention_days=options.retention_days)
+    )
     api.include_router(integrations or APIRouter())  # helpdesks' webhooks: api/integrations.py
     return api
 

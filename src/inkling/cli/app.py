@@ -8,7 +8,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from inkling.cli import admin, events, mail, serving, signals, tickets, webhooks
+from inkling.cli import admin, events, mail, optout, privacy, serving, signals, tickets, webhooks
 from inkling.cli.output import fail
 from inkling.errors import ConfigError, InklingError
 
@@ -49,6 +49,8 @@ admin.register(app)
 webhooks.register(app)
 tickets.register(app)
 events.register(app)
+optout.register(app)
+privacy.register(app)
 
 
 def main() -> None:

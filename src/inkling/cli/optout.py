@@ -60,7 +60,10 @@ def add(target: Target) -> None:
 
 @optout_app.command("remove", cls=PlainCommand)
 def remove(target: Target) -> None:
-    """Track an address or domain again (only when its owner asked for that)."""
+    """Track an address or domain again, if its owner asks.
+
+    Only on the owner's request: an opt-out is theirs to lift.
+    """
     from inkling.privacy.optout import audit_words, target_of
 
     try:
@@ -79,7 +82,11 @@ def remove(target: Target) -> None:
 def list_optouts(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False,
 ) -> None:
-    """Every opt-out, oldest first (an erased person's shows as "(erased)")."""
+    """Every opt-out, oldest first.
+
+    An erased person's opt-out shows as "(erased)": it keeps them untracked without
+    their address.
+    """
     from inkling.times import iso
 
     _, book = _opened()

@@ -78,6 +78,12 @@ def target_of(text: str) -> tuple[str, str]:
     return (f"{local}@{domain}", "address") if local else (f"@{domain}", "domain")
 
 
+def audit_words(stored: str) -> str:
+    """What the audit log says was opted out: a domain by name, an address only as "an
+    address" (the audit log never holds a person's address)."""
+    return f"domain {stored}" if stored.startswith("@") else "an address"
+
+
 def _is_domain(domain: str) -> bool:
     labels = domain.split(".")
     return len(labels) >= 2 and all(

@@ -6,7 +6,7 @@ has been able to tell apart from a machine are said to be so, not counted as rea
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -31,6 +31,8 @@ class Reading:
     changes: list[VerdictChange]
     user_agents: UserAgents
     limit: int | None = None  # of events listed; the counts and sentence cover them all
+    #: The counts purged events left (by kind and verdict): retention keeps only those.
+    expired: dict[tuple[str, str], int] = field(default_factory=dict)
 
     @property
     def state(self) -> str:
@@ -43,9 +45,12 @@ class Reading:
 
     @property
     def sentence(self) -> str:
-        said = sentence(self.events, self.user_agents)
-        if self.message.untracked:
-            return f"Not tracked ({self.message.untracked}). {said}"
+        said = _with_expired(sentence(self.events, self.user_agents), self)
+        why = self.message.untracked
+        if self.message.tracking == "clicks":
+            return f"Links tracked, no pixel ({why or 'policy'}): opens are not seen. {said}"
+        if why:
+            return f"Not tracked ({why}). {said}"
         return said
 
     def as_json(self) -> dict[str, Any]:
@@ -58,12 +63,14 @@ class Reading:
             "ticket": self.message.ticket,
             "workflow": self.message.workflow,
             "recipient": self.message.recipient or None,
+            "tracking": self.message.tracking,
             "untracked": self.message.untracked,
             "sent_at": iso(self.message.sent_at),
             "state": self.state,
             "sentence": self.sentence,
             "opens": self.opens,
             "clicks": self.clicks,
+            "expired": _expired_json(self.expired),
             "events": [self._event_json(e, history) for e in self.events[: self.limit]],
         }
 
@@ -111,6 +118,7 @@ def read_message(
         links=store.messages.links(message.id),
         changes=store.events.changes(message.id),
         user_agents=user_agents or UserAgents.load(),
+        expired=store.retention.tallies(message.id),
     )
 
 
@@ -136,3 +144,38 @@ def _change_json(c: VerdictChange) -> dict[str, Any]:
 def _split(counts: dict[tuple[str, str], int], kind: EventKind) -> dict[str, int]:
     split = {v.value: counts.get((kind.value, v.value), 0) for v in VERDICTS}
     return {"total": sum(split.values()), **split}
+
+
+def _expired_json(counts: dict[tuple[str, str], int]) -> dict[str, Any]:
+    """Expired opens and clicks split by verdict as ``opens`` and ``clicks`` are, and
+    the mail events by kind."""
+    hits = (EventKind.OPEN.value, EventKind.CLICK.value)
+    other: dict[str, int] = {}
+    for (kind, _verdict), n in counts.items():
+        if kind not in hits:
+            other[kind] = other.get(kind, 0) + n
+    return {
+        "opens": _split(counts, EventKind.OPEN),
+        "clicks": _split(counts, EventKind.CLICK),
+        "other": dict(sorted(other.items())),
+    }
+
+
+def _with_expired(said: str, reading: Reading) -> str:
+    """The sentence, followed by what expired events left (in its place when no event
+    is left: "no opens yet" would be untrue)."""
+    if not reading.expired:
+        return said
+    told = _expired_json(reading.expired)
+    opens, clicks = told["opens"], told["clicks"]
+    parts = [
+        f"{_plural(opens['total'], 'open')} ({opens['human']} by a person)",
+        f"{_plural(clicks['total'], 'click')} ({clicks['human']} by a person)",
+    ]
+    parts += [_plural(n, kind.replace("_", " ")) for kind, n in told["other"].items()]
+    kept = f"Older events expired; their counts are kept: {', '.join(parts)}."
+    return f"{said} {kept}" if reading.events else kept
+
+
+def _plural(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

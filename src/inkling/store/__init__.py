@@ -7,11 +7,16 @@ SQLAlchemy Core (``schema.py``), migrated by Alembic on first use (``engine.py``
 
 from __future__ import annotations
 
+from inkling.store.accounts import Accounts, ApiKey, User
+from inkling.store.audit import AuditEntry, AuditLog
 from inkling.store.deliveries import Claim, ClaimState, Deliveries
 from inkling.store.engine import Database
 from inkling.store.events import EventLoader, Events, SegmentProgress
 from inkling.store.imports import Imports
 from inkling.store.messages import SUBJECT_TICKET, Messages, Search
+from inkling.store.optouts import OptOut, OptOuts
+from inkling.store.retention import Purged, Retention
+from inkling.store.subjects import Erased, Subjects
 from inkling.store.tickets import LastHit, Signal, Thread, Tickets
 
 
@@ -32,6 +37,16 @@ class Store:
         self.deliveries = Deliveries(self.database)
         #: Batch look-ups for events imports (providers.Importer).
         self.imports = Imports(self.database)
+        #: Who asked not to be tracked (by digest; privacy/optout.py makes them).
+        self.optouts = OptOuts(self.database)
+        #: Every admin action, export and erase.
+        self.audit = AuditLog(self.database)
+        #: Expired events purged, their counts kept (``event_tallies``).
+        self.retention = Retention(self.database)
+        #: Data-subject requests: a contact's data exported or erased.
+        self.subjects = Subjects(self.database)
+        #: Dashboard users and API keys (api/access.py decides what they may do).
+        self.accounts = Accounts(self.database)
 
     @property
     def url(self) -> str:
@@ -42,18 +57,29 @@ class Store:
 
 
 __all__ = [
+    "Accounts",
+    "ApiKey",
+    "AuditEntry",
+    "AuditLog",
     "Claim",
     "ClaimState",
     "Database",
     "Deliveries",
+    "Erased",
     "EventLoader",
     "Events",
     "LastHit",
     "Messages",
+    "OptOut",
+    "OptOuts",
+    "Purged",
+    "Retention",
     "Search",
     "SegmentProgress",
     "Signal",
     "Store",
+    "Subjects",
     "Thread",
     "Tickets",
+    "User",
 ]

@@ -47,9 +47,10 @@ class OptOuts:
                 created_at=time.time(),
             )
             .on_conflict_do_nothing(index_elements=["digest"])
+            .returning(optouts.c.digest)  # psycopg counts -1 rows for a skipped insert
         )
         with self._database.begin() as connection:
-            return bool(connection.execute(statement).rowcount)
+            return connection.execute(statement).first() is not None
 
     def remove(self, digest: str) -> bool:
         with self._database.begin() as connection:
