@@ -16,7 +16,8 @@ the caller's (issue 10).
 
 It runs on every outgoing message, so the common case (nothing to find) is kept cheap: a
 translation of the text to digit classes tells in one C-speed pass whether any number
-detector could fire, and a term's first word must be in the text before its pattern runs.
+detector could fire, and a term's pattern runs only when the word indexing it is in the
+text.
 """
 
 from __future__ import annotations
@@ -312,7 +313,7 @@ def _words(text: str, encoded: bytes) -> list[Finding]:
         return []
     lowered = text.lower()
     return [
-        Finding(kind, match.group())
+        Finding(kind, " ".join(match.group().split()))
         for word in sorted(indexed)
         for kind, pattern in tables.terms[word]
         if (match := pattern.search(lowered))
