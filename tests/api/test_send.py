@@ -370,3 +370,27 @@ def test_openapi_describes_both_kinds_of_request(api: Api) -> None:
     assert set(post["requestBody"]["content"]) == {JSON, MIME}
     assert {"201", "401", "413", "422", "502", "503"} <= set(post["responses"])
     assert "send=true" in post["description"]
+
+
+def test_an_address_opted_out_through_the_api_is_sent_untracked(api: Api, sink: Sink) -> None:
+    added = api.post("/api/v1/optouts", json={"target": BOB.upper()})
+    assert added.status_code == 200 and added.json() == {"target": BOB, "changed": True}
+    again = api.post("/api/v1/optouts", json={"target": BOB})
+    assert again.json()["changed"] is False
+    answer = api.post("/api/v1/messages?send=true", json=_fields(to=[ANN, BOB]))
+    assert answer.status_code == 201
+    untracked = {c["recipient"]: c["untracked"] for c in answer.json()["copies"]}
+    assert untracked == {ANN: None, BOB: "opt_out"}
+    received = {r.rcpt_tos[0]: r.content for r in sink.wait_for(2)}
+    assert not CLICK.search(received[BOB]) and not PIXEL.search(received[BOB])
+    assert _tokens(api.services.codec, received[ANN])[1] == LINKS + LINKS
+    [entry] = api.get("/api/v1/optouts").json()
+    assert (entry["target"], entry["source"]) == (BOB, "api")
+    audit = api.services.store.audit.entries()
+    assert [e.action for e in audit][-2:] == ["optout.add", "optout.add"]
+    assert BOB not in str(audit)
+
+
+def test_a_bad_opt_out_target_is_a_422_naming_it(api: Api) -> None:
+    refused = api.post("/api/v1/optouts", json={"target": "not an address"})
+    assert refused.status_code == 422 and "neither an address" in refused.json()["detail"]
