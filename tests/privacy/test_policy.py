@@ -151,3 +151,35 @@ def test_the_strictest_limit_wins_and_the_policy_names_a_tie() -> None:
     )
     off = decide(Policy(Tracking.FULL, read_receipt=True, disclosure=True), opted_out=True)
     assert (off.read_receipt, off.disclosure) == (False, False)
+
+
+@pytest.mark.parametrize(
+    ("insert", "tracking", "why"),
+    [
+        (b"Your card 4111 1111 1111 1111: see", "none", "sensitive: card number"),
+        (
+            b"Reset: https://acme.example/password/reset?t=1 and see",
+            "clicks",
+            "sensitive: password reset link",
+        ),
+    ],
+)
+def test_every_copy_of_a_message_gets_the_guards_decision(
+    tmp_path: Path, insert: bytes, tracking: str, why: str
+) -> None:
+    """The guard reads a message once for all its copies; each copy carries its answer,
+    also after a first copy that was not instrumented at all (opted out)."""
+    bob = "bob@customer.example"
+    raw = support_reply().replace(b"Hello, see", insert)
+    settings = Settings(data_dir=tmp_path / "data", base_url=BASE_URL)
+    services = root.open_services(settings)
+    root.opt_outs(services).add(bob, source="cli")
+    plans = [CopyPlan(new_message_id(), 1_790_000_000, [r]) for r in (bob, ANN, "cy@x.example")]
+    copies = root.outbound(settings, services).maker.make(raw, "support@acme.example", plans)
+    services.store.close()
+    assert [(c.record.tracking, c.record.untracked) for c in copies] == [
+        ("none", "opt_out"),
+        (tracking, why),
+        (tracking, why),
+    ]
+    assert all(not PIXEL.search(c.data) for c in copies)

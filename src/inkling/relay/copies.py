@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from email.utils import make_msgid
 from functools import partial
 
@@ -75,6 +75,17 @@ class _Incoming:
     ticket: str | None
     subject: str | None
     senders: list[str]
+    screening: _Screening = field(default_factory=lambda: _Screening())
+
+
+@dataclass(slots=True)
+class _Screening:
+    """What the guard found in a message, read once for all its copies (the finding
+    depends on the message, not on the recipient)."""
+
+    done: bool = False
+    content: str | None = None  # why nothing is tracked ("sensitive: card number")
+    link: str | None = None  # why there is no pixel ("sensitive: password reset link")
 
 
 class CopyMaker:
@@ -204,18 +215,32 @@ class CopyMaker:
     ) -> tuple[bytes, list[str], tuple[str, ...], tuple[str, ...], Decision]:
         """The copy instrumented as ``decision`` allows, and the decision as it stands
         once the guard has read the message (a finding can only make it stricter)."""
-        result = self._instrumented(incoming, plan, decision)
+        screening = incoming.screening
+        if screening.content is not None:
+            return (
+                incoming.untouched,
+                [],
+                (),
+                (),
+                decision.limited(Tracking.NONE, screening.content),
+            )
+        if screening.link is not None:
+            decision = decision.limited(Tracking.CLICKS, screening.link)
+        result = self._instrumented(incoming, plan, decision, guard=not screening.done)
+        screening.done = True
         if result.sensitive:
+            screening.content = sensitive(result.sensitive[0].kind)
             return (
                 incoming.untouched,
                 [],
                 (),
                 tuple(result.defects),
-                decision.limited(Tracking.NONE, sensitive(result.sensitive[0].kind)),
+                decision.limited(Tracking.NONE, screening.content),
             )
         if result.kept_links and decision.pixel:
-            decision = decision.limited(Tracking.CLICKS, sensitive(result.kept_links[0]))
-            result = self._instrumented(incoming, plan, decision)
+            screening.link = sensitive(result.kept_links[0])
+            decision = decision.limited(Tracking.CLICKS, screening.link)
+            result = self._instrumented(incoming, plan, decision, guard=False)
         data = result.mime
         warnings = list(result.warnings)
         if result.html_parts == 0 and decision.pixel:
@@ -235,7 +260,7 @@ class CopyMaker:
         return data, list(result.links), tuple(warnings), tuple(result.defects), decision
 
     def _instrumented(
-        self, incoming: _Incoming, plan: CopyPlan, decision: Decision
+        self, incoming: _Incoming, plan: CopyPlan, decision: Decision, *, guard: bool
     ) -> Instrumented:
         notice = partial(_notice, disclosure(decision.tracking)) if decision.disclosure else None
         return instrument_message(
@@ -246,7 +271,7 @@ class CopyMaker:
             sent_at=plan.sent_at,
             max_bytes=self._max_bytes,
             pixel=decision.pixel,
-            guard=self._guard,
+            guard=guard and self._guard,
             notice=notice,
         )
 
