@@ -133,6 +133,24 @@ class TeamSettings(BaseModel):
     playbook: PlaybookOverrides = Field(default_factory=PlaybookOverrides)
 
 
+class ReportsSettings(BaseModel):
+    """What the reports recognise (``[reports]``; docs/metrics.md): ``help_center``, the
+    URL prefixes of help articles (a link starting with one is an article)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    help_center: list[str] = Field(default_factory=list)
+
+    @field_validator("help_center")
+    @classmethod
+    def _prefixes_are_urls(cls, value: list[str]) -> list[str]:
+        for prefix in value:
+            parts = urlsplit(prefix)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ValueError(f"{prefix!r} is not an http:// or https:// URL prefix")
+        return value
+
+
 HelpdeskName = Literal["zendesk", "freshdesk", "helpscout", "freescout", "zammad"]
 TicketWord = Literal["low", "normal", "high", "urgent"]
 StatusWord = Literal["new", "open", "pending", "hold", "solved", "closed"]
@@ -208,6 +226,7 @@ class Settings(BaseSettings):
     workflow_rules: list[WorkflowRule] = Field(default_factory=list)
     teams: dict[str, TeamSettings] = Field(default_factory=dict)
     playbook: PlaybookSettings = Field(default_factory=PlaybookSettings)
+    reports: ReportsSettings = Field(default_factory=ReportsSettings)
     # A regular expression whose first group is a ticket id in a subject; None: the
     # built-in "[#4123]"; "": subjects name no ticket.
     ticket_subject_pattern: str | None = None

@@ -15,6 +15,7 @@ from inkling.store.events import EventLoader, Events, SegmentProgress
 from inkling.store.imports import Imports
 from inkling.store.messages import SUBJECT_TICKET, Messages, Search
 from inkling.store.optouts import OptOut, OptOuts
+from inkling.store.reports import ReportRows, Reports
 from inkling.store.retention import Purged, Retention
 from inkling.store.subjects import Erased, Subjects
 from inkling.store.tickets import LastHit, Signal, Thread, Tickets
@@ -47,6 +48,8 @@ class Store:
         self.subjects = Subjects(self.database)
         #: Dashboard users and API keys (api/access.py decides what they may do).
         self.accounts = Accounts(self.database)
+        #: What the metrics are computed from (``inkling.reports``).
+        self.reports = Reports(self.database)
 
     @property
     def url(self) -> str:
@@ -73,6 +76,8 @@ __all__ = [
     "OptOut",
     "OptOuts",
     "Purged",
+    "ReportRows",
+    "Reports",
     "Retention",
     "Search",
     "SegmentProgress",

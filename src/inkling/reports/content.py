@@ -1,0 +1,150 @@
+"""How each link and each subject line did: per link URL (a help article, a file) and per
+subject (a template), human figures only, with their flags (``flags.py``).
+
+A *message* here is one Message-ID, however many copies it went out as: ``human_opens``
+counts the messages carrying the link that a person opened, ``human_clicks`` those on
+which a person clicked it. A message on two solved tickets counts once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from inkling.reports.flags import THRESHOLDS, Thresholds, is_download, link_flags, subject_flags
+from inkling.reports.stats import rate
+from inkling.store.reports import ReportRows
+
+# A subject's ticket marker ("[#4123]") and reply or forward prefixes ("Re: Fwd: ") make
+# every ticket's subject its own: without them, one template is one line.
+_TICKET_MARKER = re.compile(r"\s*\[#[^\]]*\]\s*")
+_PREFIXES = re.compile(r"^\s*((re|fwd?|aw|wg|sv|tr)\s*:\s*)+", re.IGNORECASE)
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class LinkFigures:
+    url: str
+    messages: int
+    human_opens: int
+    human_clicks: int
+    click_through: float | None
+    #: Tickets where a person clicked the link (``clicked_then_came_back``'s denominator).
+    clicking_tickets: int
+    clicked_then_came_back: float | None
+    download: bool
+    flags: list[str]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "messages": self.messages,
+            "human_opens": self.human_opens,
+            "human_clicks": self.human_clicks,
+            "click_through": self.click_through,
+            "clicked_then_came_back": self.clicked_then_came_back,
+            "download": self.download,
+            "flags": list(self.flags),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectFigures:
+    subject: str
+    messages: int
+    human_opens: int
+    human_open_rate: float | None
+    flags: list[str]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "messages": self.messages,
+            "human_open_rate": self.human_open_rate,
+            "flags": list(self.flags),
+        }
+
+
+@dataclass(slots=True)
+class _Link:
+    messages: set[str] = field(default_factory=set)
+    clicked: set[str] = field(default_factory=set)
+    first_click: dict[str, float] = field(default_factory=dict)  # ticket -> first click
+
+
+def link_figures(
+    rows: ReportRows,
+    came_back: Callable[[str, float], bool],
+    thresholds: Thresholds = THRESHOLDS,
+) -> list[LinkFigures]:
+    """Every link URL in the solved tickets' mail, most sent first. ``came_back(ticket,
+    t)``: whether that ticket's customer came back within 7 days after ``t``."""
+    opened = {message_id for _ticket, message_id in rows.opens}
+    links: defaultdict[str, _Link] = defaultdict(_Link)
+    for _ticket, message_id, url in rows.links:
+        links[url].messages.add(message_id)
+    for ticket, message_id, url, first in rows.clicks:
+        found = links[url]
+        found.clicked.add(message_id)
+        if first < found.first_click.get(ticket, first + 1):
+            found.first_click[ticket] = first
+    figures = [_figures(url, found, opened, came_back, thresholds) for url, found in links.items()]
+    figures.sort(key=lambda f: (-f.messages, f.url))
+    return figures
+
+
+def _figures(
+    url: str,
+    link: _Link,
+    opened: set[str],
+    came_back: Callable[[str, float], bool],
+    thresholds: Thresholds,
+) -> LinkFigures:
+    human_opens = len(link.messages & opened)
+    click_through = rate(len(link.clicked), human_opens)
+    back = sum(came_back(ticket, t) for ticket, t in link.first_click.items())
+    came_back_rate = rate(back, len(link.first_click))
+    return LinkFigures(
+        url=url,
+        messages=len(link.messages),
+        human_opens=human_opens,
+        human_clicks=len(link.clicked),
+        click_through=click_through,
+        clicking_tickets=len(link.first_click),
+        clicked_then_came_back=came_back_rate,
+        download=is_download(url),
+        flags=link_flags(
+            human_opens, click_through, len(link.first_click), came_back_rate, thresholds
+        ),
+    )
+
+
+def subject_figures(rows: ReportRows, thresholds: Thresholds = THRESHOLDS) -> list[SubjectFigures]:
+    """Every subject line of the solved tickets' mail tracked with a pixel (a message sent
+    without one could not be seen opened), most sent first."""
+    opened = {message_id for _ticket, message_id in rows.opens}
+    subjects: defaultdict[str, set[str]] = defaultdict(set)
+    for _ticket, message_id, _sent_at, subject, full in rows.messages:
+        line = template(subject)
+        if full and line:
+            subjects[line].add(message_id)
+    figures = []
+    for line, messages in subjects.items():
+        human_opens = len(messages & opened)
+        open_rate = rate(human_opens, len(messages))
+        flags = subject_flags(len(messages), open_rate, thresholds)
+        figures.append(SubjectFigures(line, len(messages), human_opens, open_rate, flags))
+    figures.sort(key=lambda f: (-f.messages, f.subject))
+    return figures
+
+
+def template(subject: str | None) -> str:
+    """The subject line without its ticket marker and reply prefixes, spaces collapsed:
+    "Re: Your refund [#4123]" is "Your refund"."""
+    if not subject:
+        return ""
+    line = _TICKET_MARKER.sub(" ", subject)
+    return _SPACES.sub(" ", _PREFIXES.sub("", line)).strip()
