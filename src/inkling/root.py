@@ -330,7 +330,13 @@ def node(
     judge_with = classifier(services)
     journal = JournalWriter(services.data_dir.journal, durability=Durability(settings.durability))
     recorder = Recorder(journal)
-    loader = Loader(journal, services.store.events, BatchJudge(judge_with), services.codec)
+    loader = Loader(
+        journal,
+        services.store.events,
+        BatchJudge(judge_with),
+        services.codec,
+        retention_seconds=settings.retention_days * 86_400,
+    )
     shared = outbound(settings, services)
     from inkling.webhooks.due import DueFeed
 

@@ -90,8 +90,12 @@ class Loader:
         interval: float = DEFAULT_INTERVAL,
         batch: int = DEFAULT_BATCH,
         drain_seconds: float = DEFAULT_DRAIN_SECONDS,
+        retention_seconds: float | None = None,
     ) -> None:
+        """``retention_seconds``: a hit on mail sent longer ago than this is not recorded
+        (its events have expired: the link still redirects, only the recording stops)."""
         self._writer = writer
+        self._retention = retention_seconds
         self._directory = writer.directory
         self._events = events
         self._judge = judge
@@ -193,7 +197,7 @@ class Loader:
                 )
             )
             if frames:
-                batch.extend(_decode(segment, frames, self._codec))
+                batch.extend(_decode(segment, frames, self._codec, self._cutoff()))
                 last = frames[-1]
                 moved.append(
                     SegmentProgress(segment.id, last.end, last.first_index + len(last.records))
@@ -210,6 +214,10 @@ class Loader:
             self._events.ping()  # nothing to load: check the database answers all the same
             self._contact = time.monotonic()
         return len(batch)
+
+    def _cutoff(self) -> float:
+        """Hits on mail sent before this are not recorded (0: every hit is)."""
+        return 0.0 if self._retention is None else time.time() - self._retention
 
     def _load(self, batch: list[Event], moved: list[SegmentProgress]) -> None:
         now = time.time()
@@ -300,10 +308,13 @@ class Loader:
         return None
 
 
-def _decode(segment: Segment, frames: list[Frame], codec: TokenCodec) -> list[Event]:
+def _decode(
+    segment: Segment, frames: list[Frame], codec: TokenCodec, cutoff: float = 0.0
+) -> list[Event]:
     """The hits of ``frames`` as events, each with its id (segment id and index). A pixel
     hit's open token is checked here; one that fails (forged, mistyped) is dropped, as the
-    tracker would have dropped it."""
+    tracker would have dropped it. So is a hit on mail sent before ``cutoff``: its time
+    to be kept is over (retention)."""
     decoded: list[Event] = []
     append = decoded.append
     prefix = segment.id
@@ -318,6 +329,8 @@ def _decode(segment: Segment, frames: list[Frame], codec: TokenCodec) -> list[Ev
                 except TokenError:
                     continue
                 kind = "open"
+            if sent_at < cutoff:
+                continue
             user_agent, evidence = _headers(headers)
             append(
                 Event(
