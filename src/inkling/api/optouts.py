@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, Field
 
 from inkling.api.access import RESPONSES, Principal
+from inkling.api.problems import UNREADABLE_BODY, unprocessable
 from inkling.privacy.optout import audit_words
 from inkling.store.audit import AuditLog
 from inkling.store.optouts import OptOutBook
@@ -56,7 +57,7 @@ def optouts_router(book: OptOutBook, audit: AuditLog, admin: Callable[..., Princ
     @router.post(
         "",
         summary="Stop tracking an address or a domain",
-        responses={422: {"description": "Neither an address nor a domain"}},
+        responses={**UNREADABLE_BODY, **unprocessable("Neither an address nor a domain")},
     )
     def add_optout(body: OptOutRequest, caller: Admin) -> OptOutChange:
         stored, new = _changed(book.add, body.target, source="api")
@@ -66,7 +67,10 @@ def optouts_router(book: OptOutBook, audit: AuditLog, admin: Callable[..., Princ
     @router.delete(
         "/{target}",
         summary="Track an address or a domain again",
-        responses={404: {"description": "No such opt-out"}},
+        responses={
+            404: {"description": "No such opt-out"},
+            **unprocessable("Neither an address nor a domain"),
+        },
     )
     def remove_optout(target: str, caller: Admin) -> OptOutChange:
         stored, removed = _changed(book.remove, target)

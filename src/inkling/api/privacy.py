@@ -18,6 +18,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException
 from pydantic import BaseModel, Field
 
 from inkling.api.access import RESPONSES
+from inkling.api.problems import UNREADABLE_BODY, unprocessable
 from inkling.errors import RequestError
 from inkling.store import Store
 from inkling.store.retention import SECONDS_PER_DAY
@@ -26,7 +27,7 @@ from inkling.times import iso
 
 #: The longest retention a purge may be asked for (as the ``retention_days`` setting).
 MAX_DAYS = 36_500
-_BAD_ADDRESS: dict[int | str, dict[str, Any]] = {422: {"description": "Not one email address"}}
+_BAD_ADDRESS = unprocessable("Not one email address")
 
 
 class HeldElsewhere(BaseModel):
@@ -123,7 +124,7 @@ def privacy_router(
         store.audit.record(caller, "contact.erase", erased.words(), erased.as_json())
         return ContactErased.model_validate(erased.as_json())
 
-    @router.post("/api/v1/purge", summary="Purge expired events now")
+    @router.post("/api/v1/purge", summary="Purge expired events now", responses=UNREADABLE_BODY)
     def purge(caller: Admin, body: Annotated[PurgeRequest | None, Body()] = None) -> Purged:
         """Delete the events older than ``older_than_days`` (default: the
         ``retention_days`` setting), keeping their counts for the readings. Messages and

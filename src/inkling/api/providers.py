@@ -63,6 +63,7 @@ def events_router(
         responses={
             401: {"description": "No valid API key"},
             403: {"description": "Lacks the scope events:write"},
+            413: {"description": "The body is larger than 32 MiB"},
             422: {"description": "Bad lines"},
         },
     )
@@ -83,8 +84,10 @@ def events_router(
         summary="A provider's event webhook",
         description=RECEIVER_DESCRIPTION,
         responses={
+            400: {"description": "The payload is not what the provider sends"},
             401: {"description": "The signature does not verify"},
             403: {"description": "The provider is not set up"},
+            413: {"description": "The payload is larger than 32 MiB"},
         },
         openapi_extra={"x-inkling-auth": "signature"},
     )

@@ -19,6 +19,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
 
 from inkling.api.access import RESPONSES, Principal, sees_ticket
+from inkling.api.problems import UNREADABLE_BODY, unprocessable
 from inkling.classify.signatures import UserAgents
 from inkling.errors import InklingError, TicketError, UnknownTicket
 from inkling.playbook.queue import build_queue
@@ -52,9 +53,12 @@ def tickets_router(
     require: Callable[[str], Callable[..., Principal]],
 ) -> APIRouter:
     """The routes above, each behind ``require(SCOPE)`` (``Access.require``)."""
-    router = APIRouter(responses=RESPONSES)
+    # each route answers 422 in one line for a value it cannot use (a time, a state)
+    router = APIRouter(responses={**RESPONSES, **unprocessable("A value not understood")})
 
-    @router.put("/api/v1/tickets/{ticket}", summary="Create or update a ticket")
+    @router.put(
+        "/api/v1/tickets/{ticket}", summary="Create or update a ticket", responses=UNREADABLE_BODY
+    )
     async def put_ticket(
         ticket: str,
         body: Annotated[Any, Body(openapi_examples={"ticket": {"value": TICKET_EXAMPLE}})],
@@ -70,7 +74,11 @@ def tickets_router(
         stored = await run_in_threadpool(store.tickets.upsert, parsed)
         return {"stored": stored, "ticket": ticket_json(parsed)}
 
-    @router.get("/api/v1/tickets/{ticket}", summary="A ticket and what to do about it")
+    @router.get(
+        "/api/v1/tickets/{ticket}",
+        summary="A ticket and what to do about it",
+        responses={404: {"description": "No such ticket (or not your team's)"}},
+    )
     async def get_ticket(
         ticket: str,
         caller: Annotated[Principal, Depends(require("tickets:read"))],
