@@ -33,6 +33,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    JsonValue,
     StringConstraints,
     field_validator,
     model_validator,
@@ -237,10 +238,22 @@ MessageIds = Annotated[Value, AfterValidator(_message_ids)]
 Body = Annotated[str, AfterValidator(_body)]
 
 
+_EXAMPLE: dict[str, JsonValue] = {
+    "to": ["Ana Silva <ana@customer.example>"],
+    "from": "Support <support@help.example>",
+    "subject": "Your refund",
+    "text": "Hello Ana, your refund is on its way.",
+    "ticket": "4123",
+}
+
+
 class NewMessage(BaseModel):
     """A message given field by field (``Content-Type: application/json``)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # the example shows in /api/docs, and schemathesis sends it (tests/api)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_extra={"examples": [_EXAMPLE]}
+    )
 
     to: Annotated[
         Mailboxes,
