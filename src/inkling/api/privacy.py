@@ -22,7 +22,7 @@ from inkling.api.problems import UNREADABLE_BODY, unprocessable
 from inkling.errors import RequestError
 from inkling.store import Store
 from inkling.store.retention import SECONDS_PER_DAY
-from inkling.store.subjects import contact_words, export_counts
+from inkling.store.subjects import Erased, contact_words, export_counts
 from inkling.times import iso
 
 #: The longest retention a purge may be asked for (as the ``retention_days`` setting).
@@ -51,25 +51,6 @@ class ContactExport(BaseModel):
     elsewhere: list[HeldElsewhere] = Field(
         description="Values in any other table or column that name them"
     )
-
-
-class ContactErased(BaseModel):
-    """What an erase removed. ``shared_messages``: copies kept for their other recipients
-    with the address taken out; ``optouts``: kept without the address, so the contact
-    stays untracked; ``anonymous_tallies``: count rows kept with no message."""
-
-    contact: int
-    tickets: int
-    messages: int
-    shared_messages: int
-    links: int
-    events: int
-    verdict_changes: int
-    deliveries: int
-    webhook_deliveries: int
-    optouts: int
-    anonymous_tallies: int
-    redacted: dict[str, int] = Field(description="Values redacted elsewhere, by table")
 
 
 class PurgeRequest(BaseModel):
@@ -115,14 +96,14 @@ def privacy_router(
         summary="Erase a contact",
         responses=_BAD_ADDRESS,
     )
-    def erase_contact(email: str, caller: Admin) -> ContactErased:
+    def erase_contact(email: str, caller: Admin) -> Erased:
         """Remove the contact, their tickets, the messages sent to them alone (with
         links and events) and their address from messages shared with others; keep
         their events' counts without a message, and their opt-out without the address.
         Any other value naming them is redacted. One transaction: all or nothing."""
-        erased = _asked(store.subjects.erase, email)
+        erased: Erased = _asked(store.subjects.erase, email)
         store.audit.record(caller, "contact.erase", erased.words(), erased.as_json())
-        return ContactErased.model_validate(erased.as_json())
+        return erased  # the store's own record of it: one definition of what an erase says
 
     @router.post("/api/v1/purge", summary="Purge expired events now", responses=UNREADABLE_BODY)
     def purge(caller: Admin, body: Annotated[PurgeRequest | None, Body()] = None) -> Purged:
