@@ -196,7 +196,9 @@ def api(
         access=gate,
         outbound=shared or outbound(settings, services),
         options=ApiOptions(
-            max_message_bytes=settings.max_message_bytes, retention_days=settings.retention_days
+            max_message_bytes=settings.max_message_bytes,
+            retention_days=settings.retention_days,
+            help_center=tuple(settings.reports.help_center),
         ),
         integrations=integrations_router(
             integration_options(settings),

@@ -22,6 +22,7 @@ from inkling.api.access import RESPONSES, Access, Principal, sees_ticket
 from inkling.api.compose import NewMessage
 from inkling.api.intake import JSON, MIME, outgoing, read_body
 from inkling.api.privacy import privacy_router
+from inkling.api.reports import reports_router
 from inkling.api.sending import Prepared, SendFailed, Sending, Sent
 from inkling.api.tickets import tickets_router
 from inkling.classify.signatures import UserAgents
@@ -102,6 +103,7 @@ SEND_BODY = {
 class ApiOptions:
     max_message_bytes: int = 25 * 1024 * 1024
     retention_days: int = 180  # what POST /api/v1/purge purges by default
+    help_center: tuple[str, ...] = ()  # help articles' URL prefixes, for the reports
 
 
 def build_api(
@@ -199,6 +201,7 @@ def build_api(
     api.include_router(
         privacy_router(store, access.actor("privacy:admin"), retention_days=options.retention_days)
     )
+    api.include_router(reports_router(store, book, options.help_center, require))
     api.include_router(integrations or APIRouter())  # helpdesks' webhooks: api/integrations.py
     return api
 

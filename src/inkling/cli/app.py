@@ -8,7 +8,18 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from inkling.cli import admin, events, mail, optout, privacy, serving, signals, tickets, webhooks
+from inkling.cli import (
+    admin,
+    events,
+    mail,
+    optout,
+    privacy,
+    report,
+    serving,
+    signals,
+    tickets,
+    webhooks,
+)
 from inkling.cli.output import fail
 from inkling.errors import ConfigError, InklingError
 
@@ -51,6 +62,7 @@ tickets.register(app)
 events.register(app)
 optout.register(app)
 privacy.register(app)
+report.register(app)
 
 
 def main() -> None:
