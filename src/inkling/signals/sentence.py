@@ -54,6 +54,13 @@ def sentence(events: Sequence[Event], user_agents: UserAgents) -> str:
     return text[0].upper() + text[1:]
 
 
+def mail_clause(event: Event) -> str:
+    """What one mail that came back says, in the sentence's own words ("the customer
+    replied", "it bounced (5.1.1 ...): nobody will read it"): a timeline's line."""
+    said = _replies([event]) or next(iter(_other_mail([event])), "")
+    return said or f"a {event.kind.value} came back"
+
+
 def _replies(mail: list[Event]) -> str:
     replies = [e for e in mail if e.kind == EventKind.REPLY]
     if not replies:

@@ -1,22 +1,27 @@
 """The dashboard's web app (Starlette), mounted by ``inkling serve`` at ``/``.
 
-    GET  /          the signed-in frame (issue 11 builds the queue into it); else to /login
-    GET  /login     the sign-in form (with its CSRF token)
-    POST /login     sign in: a session cookie, or the form again with one line saying why
-    POST /logout    sign out (CSRF token needed, as for every form)
-    GET  /static/…  the one stylesheet
+    GET  /              the queue (?team=&assignee=); signed out: to /login
+    GET  /tickets/{id}  a ticket: the recommendation, then its timeline
+    GET  /how-to-read   what an open, a click, a proxy fetch and a scanner mean
+    GET  /login         the sign-in form (with its CSRF token)
+    POST /login         sign in: a session cookie, or the form again with one line saying why
+    POST /logout        sign out (CSRF token needed, as for every form)
+    GET  /static/…      the one stylesheet, and the queue's small script
 
-Pages are server-rendered (Jinja2, autoescaped), need no JavaScript and load nothing from
-elsewhere: the Content-Security-Policy says so to the browser too. Every POST without its
-CSRF token is refused (403) before anything else is read.
+Pages are server-rendered (Jinja2, autoescaped: nothing from outside is ever marked safe),
+work without JavaScript and load nothing from elsewhere: the Content-Security-Policy says
+so to the browser too (scripts only from /static, no inline script). The one script keeps
+the queue live from ``/api/v1/stream``. Every POST without its CSRF token is refused (403)
+before anything else is read. An agent sees their teams' tickets only: another team's
+ticket page is a 404, as one that does not exist.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from jinja2 import Environment, FileSystemLoader
 from starlette.applications import Starlette
@@ -27,7 +32,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from inkling.api.access import Access, Principal
+from inkling.api.access import Access, Principal, sees_ticket
 from inkling.api.sessions import (
     CSRF_COOKIE,
     CSRF_FIELD,
@@ -36,15 +41,23 @@ from inkling.api.sessions import (
     SESSION_COOKIE,
     Sessions,
 )
+from inkling.errors import StoreError, UnknownTicket
 from inkling.tracker.client import ClientAddress
 from inkling.web.login import Attempt, Logins, Outcome
+from inkling.web.queue_page import NotYourTeam, queue_page
+from inkling.web.sources import Sources
+from inkling.web.ticket_page import ticket_page
 
+T = TypeVar("T")
 HERE = Path(__file__).parent
 #: A sign-in form is a few hundred bytes; a larger body is refused before it is parsed.
 MAX_FORM_BYTES = 16 * 1024
+#: A filter's value longer than this is no team or assignee (and not worth a query).
+MAX_FILTER = 200
 HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+    "img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
@@ -69,15 +82,24 @@ NAV = (
 )
 
 
-def build_web(*, access: Access, logins: Logins, client: ClientAddress | None = None) -> Starlette:
+def build_web(
+    *,
+    access: Access,
+    logins: Logins,
+    client: ClientAddress | None = None,
+    sources: Sources | None = None,
+) -> Starlette:
     """The dashboard app; ``access`` reads sessions (as the API does), ``logins`` checks
-    passwords, ``client`` says which address a request comes from (trusted proxies)."""
+    passwords, ``client`` says which address a request comes from (trusted proxies),
+    ``sources`` is what the pages read (without it, ``/`` is the bare signed-in frame)."""
     if access.sessions is None:
         raise ValueError("the dashboard needs sessions (Access(..., sessions=...))")
-    pages = _Pages(access, access.sessions, logins, client or ClientAddress())
+    pages = _Pages(access, access.sessions, logins, client or ClientAddress(), sources)
     return Starlette(
         routes=[
             Route("/", pages.home, methods=["GET"]),
+            Route("/tickets/{ticket:path}", pages.ticket, methods=["GET"]),
+            Route("/how-to-read", pages.how_to_read, methods=["GET"]),
             Route("/login", pages.login_form, methods=["GET"]),
             Route("/login", pages.login, methods=["POST"]),
             Route("/logout", pages.logout, methods=["POST"]),
@@ -89,9 +111,15 @@ def build_web(*, access: Access, logins: Logins, client: ClientAddress | None = 
 
 class _Pages:
     def __init__(
-        self, access: Access, sessions: Sessions, logins: Logins, client: ClientAddress
+        self,
+        access: Access,
+        sessions: Sessions,
+        logins: Logins,
+        client: ClientAddress,
+        sources: Sources | None,
     ) -> None:
         self._access = access
+        self._sources = sources
         self._sessions = sessions
         self._logins = logins
         self._client = client
@@ -103,7 +131,37 @@ class _Pages:
         principal = await self._principal(request)
         if principal is None:
             return RedirectResponse("/login", status_code=303)
-        return self._page(request, "home.html", principal=principal)
+        if self._sources is None:
+            return self._page(request, "home.html", principal=principal)
+        _needs(principal, "queue:read")
+        team, assignee = _choice(request, "team"), _choice(request, "assignee")
+        try:
+            page = await _read(queue_page, self._sources, principal, team, assignee)
+        except NotYourTeam as exc:
+            raise HTTPException(403, f"You see only the tickets of the teams {exc}.") from exc
+        return self._page(request, "queue.html", principal=principal, queue=page)
+
+    async def ticket(self, request: Request) -> Response:
+        principal = await self._principal(request)
+        if principal is None:
+            return RedirectResponse("/login", status_code=303)
+        _needs(principal, "tickets:read")
+        ident = str(request.path_params["ticket"])
+        sources = self._sources
+        if sources is None:
+            raise HTTPException(404)
+        # another team's ticket is answered as one that does not exist
+        if not await _read(sees_ticket, principal, sources.store, sources.teams, ident):
+            raise HTTPException(404)
+        try:
+            page = await _read(ticket_page, sources, ident)
+        except UnknownTicket as exc:
+            raise HTTPException(404) from exc
+        return self._page(request, "ticket.html", principal=principal, page=page)
+
+    async def how_to_read(self, request: Request) -> Response:
+        principal = await self._principal(request)
+        return self._page(request, "how_to_read.html", principal=principal)
 
     async def login_form(self, request: Request) -> Response:
         if await self._principal(request) is not None:
@@ -248,6 +306,29 @@ class _Pages:
                 samesite="lax",
             )
         return response
+
+
+async def _read(function: Callable[..., T], *args: Any) -> T:
+    """``function(*args)`` on a worker thread; the database away is a 503 in one line."""
+    try:
+        return await run_in_threadpool(function, *args)
+    except UnknownTicket:
+        raise
+    except StoreError as exc:
+        raise HTTPException(
+            503, "The database cannot be reached right now. Try again in a minute."
+        ) from exc
+
+
+def _needs(principal: Principal, scope: str) -> None:
+    if not principal.can(scope):
+        raise HTTPException(403, f"Your role ({principal.role}) does not open this page.")
+
+
+def _choice(request: Request, name: str) -> str | None:
+    """A filter's value from the query string; empty (or absurdly long) is none."""
+    value = request.query_params.get(name, "").strip()
+    return value if value and len(value) <= MAX_FILTER else None
 
 
 def _minutes(count: int) -> str:
