@@ -70,8 +70,7 @@ class SubjectFigures:
 
 @dataclass(slots=True)
 class _Link:
-    messages: set[str] = field(default_factory=set)
-    clicked: set[str] = field(default_factory=set)
+    clicked: set[str] = field(default_factory=set)  # Message-IDs a person clicked it on
     first_click: dict[str, float] = field(default_factory=dict)  # ticket -> first click
 
 
@@ -82,34 +81,34 @@ def link_figures(
 ) -> list[LinkFigures]:
     """Every link URL in the solved tickets' mail, most sent first. ``came_back(ticket,
     t)``: whether that ticket's customer came back within 7 days after ``t``."""
-    opened = {message_id for _ticket, message_id in rows.opens}
-    links: defaultdict[str, _Link] = defaultdict(_Link)
-    for _ticket, message_id, url in rows.links:
-        links[url].messages.add(message_id)
+    clicks: defaultdict[str, _Link] = defaultdict(_Link)
     for ticket, message_id, url, first in rows.clicks:
-        found = links[url]
+        found = clicks[url]
         found.clicked.add(message_id)
         if first < found.first_click.get(ticket, first + 1):
             found.first_click[ticket] = first
-    figures = [_figures(url, found, opened, came_back, thresholds) for url, found in links.items()]
+    figures = [
+        _figures(url, messages, opened, clicks.get(url, _Link()), came_back, thresholds)
+        for url, messages, opened in rows.links
+    ]
     figures.sort(key=lambda f: (-f.messages, f.url))
     return figures
 
 
 def _figures(
     url: str,
+    messages: int,
+    human_opens: int,
     link: _Link,
-    opened: set[str],
     came_back: Callable[[str, float], bool],
     thresholds: Thresholds,
 ) -> LinkFigures:
-    human_opens = len(link.messages & opened)
     click_through = rate(len(link.clicked), human_opens)
     back = sum(came_back(ticket, t) for ticket, t in link.first_click.items())
     came_back_rate = rate(back, len(link.first_click))
     return LinkFigures(
         url=url,
-        messages=len(link.messages),
+        messages=messages,
         human_opens=human_opens,
         human_clicks=len(link.clicked),
         click_through=click_through,
@@ -125,18 +124,17 @@ def _figures(
 def subject_figures(rows: ReportRows, thresholds: Thresholds = THRESHOLDS) -> list[SubjectFigures]:
     """Every subject line of the solved tickets' mail tracked with a pixel (a message sent
     without one could not be seen opened), most sent first."""
-    opened = {message_id for _ticket, message_id in rows.opens}
-    subjects: defaultdict[str, set[str]] = defaultdict(set)
-    for _ticket, message_id, _sent_at, subject, full in rows.messages:
+    counts: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for subject, messages, opened in rows.subjects:
         line = template(subject)
-        if full and line:
-            subjects[line].add(message_id)
+        if line:
+            counts[line][0] += messages
+            counts[line][1] += opened
     figures = []
-    for line, messages in subjects.items():
-        human_opens = len(messages & opened)
-        open_rate = rate(human_opens, len(messages))
-        flags = subject_flags(len(messages), open_rate, thresholds)
-        figures.append(SubjectFigures(line, len(messages), human_opens, open_rate, flags))
+    for line, (messages, human_opens) in counts.items():
+        open_rate = rate(human_opens, messages)
+        flags = subject_flags(messages, open_rate, thresholds)
+        figures.append(SubjectFigures(line, messages, human_opens, open_rate, flags))
     figures.sort(key=lambda f: (-f.messages, f.subject))
     return figures
 

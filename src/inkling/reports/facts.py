@@ -20,6 +20,8 @@ from inkling.store.reports import ReportRows
 
 #: "Within 7 days": calendar seconds, not business time (a customer's week).
 WINDOW = 7 * 86_400.0
+_NONE: list[float] = []
+_NO_TICKETS: list[tuple[float, str]] = []
 
 
 class Engagement(StrEnum):
@@ -53,24 +55,23 @@ class Returns:
     times per requester, sorted, so that "within 7 days after t" is a binary search."""
 
     def __init__(self, rows: ReportRows) -> None:
-        replies: defaultdict[str, list[float]] = defaultdict(list)
+        # The store returns both sorted (by ticket or requester, then time).
+        self.replies: defaultdict[str, list[float]] = defaultdict(list)
         for ticket, ts in rows.replies:
-            replies[ticket].append(ts)
-        self.replies = {ticket: sorted(times) for ticket, times in replies.items()}
-        tickets: defaultdict[str, list[tuple[float, str]]] = defaultdict(list)
+            self.replies[ticket].append(ts)
+        self._tickets: defaultdict[str, list[tuple[float, str]]] = defaultdict(list)
         for requester, ident, created in rows.requesters:
-            tickets[requester].append((created, ident))
-        self._tickets = {who: sorted(found) for who, found in tickets.items()}
+            self._tickets[requester].append((created, ident))
 
     def replied_within(self, ticket: str, start: float) -> bool:
         """A reply on the ticket in (start, start + 7 days]."""
-        times = self.replies.get(ticket, [])
+        times = self.replies.get(ticket, _NONE)
         i = bisect.bisect_right(times, start)
         return i < len(times) and times[i] <= start + WINDOW
 
     def new_ticket_within(self, requester: str | None, ticket: str, start: float) -> bool:
         """Another ticket of ``requester`` created in (start, start + 7 days]."""
-        found = self._tickets.get(requester or "", [])
+        found = self._tickets.get(requester or "", _NO_TICKETS)
         i = bisect.bisect_right(found, (start, "\U0010ffff"))
         while i < len(found) and found[i][0] <= start + WINDOW:
             if found[i][1] != ticket:
@@ -89,10 +90,11 @@ class Returns:
 class _Mail:
     """A ticket's outbound mail, gathered from the rows."""
 
-    sent: dict[str, int]  # Message-ID -> first copy's sending
+    messages: int = 0  # Message-IDs, however many copies each
+    first_sent: int = 0
     opened: bool = False
-    clicked: bool = False
     help_link: bool = False
+    clicked: bool = False
     first_help_click: float | None = None
 
 
@@ -101,15 +103,16 @@ def ticket_facts(
 ) -> list[TicketFacts]:
     """The facts of every ticket in ``rows`` (``is_help`` tells a help-article URL)."""
     mail = _gather(rows, is_help)
+    nothing = _Mail()
     facts = []
     for ident, team, requester, created, solved in rows.tickets:
-        found = mail.get(ident) or _Mail({})
+        found = mail.get(ident, nothing)
         first_help = found.first_help_click
         facts.append(
             TicketFacts(
                 id=ident,
                 engagement=_engagement(found),
-                first_contact=_first_contact(found, returns.replies.get(ident, [])),
+                first_contact=_first_contact(found, returns.replies.get(ident, _NONE)),
                 ttr_hours=_business_hours(teams, team, created, solved),
                 repeat_contact=returns.new_ticket_within(requester, ident, solved),
                 help_link=found.help_link,
@@ -121,16 +124,12 @@ def ticket_facts(
 
 
 def _gather(rows: ReportRows, is_help: Callable[[str], bool]) -> dict[str, _Mail]:
-    mail: defaultdict[str, _Mail] = defaultdict(lambda: _Mail({}))
-    for ticket, message_id, sent_at, _subject, _full in rows.messages:
-        mail[ticket].sent[message_id] = sent_at
-    for ticket, _message_id, url in rows.links:
-        if is_help(url):
-            mail[ticket].help_link = True
-    for ticket, _message_id in rows.opens:
-        mail[ticket].opened = True
+    mail = {
+        ticket: _Mail(messages, first_sent, bool(opened), bool(help_link))
+        for ticket, messages, first_sent, opened, help_link in rows.mail
+    }
     for ticket, _message_id, url, first in rows.clicks:
-        found = mail[ticket]
+        found = mail.setdefault(ticket, _Mail())
         found.clicked = True
         if is_help(url) and (found.first_help_click is None or first < found.first_help_click):
             found.first_help_click = first
@@ -145,10 +144,7 @@ def _engagement(mail: _Mail) -> Engagement:
 
 def _first_contact(mail: _Mail, replies: list[float]) -> bool:
     """Exactly one outbound message, and no reply at or after its sending."""
-    if len(mail.sent) != 1:
-        return False
-    (sent_at,) = mail.sent.values()
-    return not replies or replies[-1] < sent_at
+    return mail.messages == 1 and (not replies or replies[-1] < mail.first_sent)
 
 
 def _business_hours(teams: TeamBook, team: str | None, start: float, end: float) -> float | None:

@@ -55,7 +55,7 @@ def build_report(
 ) -> Report:
     """The report over the tickets solved in ``period`` (of ``team`` only, if given);
     ``help_center``: the URL prefixes of help articles (``[reports] help_center``)."""
-    rows = store.reports.rows(period.since, period.until, team)
+    rows = store.reports.rows(period.since, period.until, team, help_center)
     returns = Returns(rows)
     facts = ticket_facts(rows, teams, help_matcher(help_center), returns)
     requesters = {ident: requester for ident, _team, requester, _c, _s in rows.tickets}

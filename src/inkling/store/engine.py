@@ -26,7 +26,7 @@ from inkling.errors import StoreConflict, StoreError, StoreUnavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: The newest migration: a database at this revision needs no Alembic at all.
-HEAD_REVISION = "0009"
+HEAD_REVISION = "0010"
 CONNECT_TIMEOUT_SECONDS = 5
 
 # SQLite result codes (``sqlite3.Error.sqlite_errorname``) that mean "not now" rather than

@@ -1,40 +1,46 @@
 """What the reports read: the tickets solved in a period and what happened on their mail.
 
-Every query starts from the same two sets, written once as common table expressions:
-``solved`` (the tickets whose status is solved or closed and whose ``solved_at``, or
-``updated_at`` when the helpdesk gave none, falls in ``[since, until)``, maybe of one team)
-and ``copies`` (every copy sent on them, by ``messages.ticket`` or by the ticket naming
-its Message-ID). Each query then returns a row per ticket, message, link or group, never
-a row per event: the definitions (``inkling.reports``) are computed from these rows in
-Python, the counting of events is left to the database.
+Two temporary tables are filled first, on the report's own connection: ``report_tickets``
+(the tickets whose status is solved or closed and whose ``solved_at``, or ``updated_at``
+when the helpdesk gave none, falls in ``[since, until)``, maybe of one team) and
+``report_copies`` (every copy sent on them, by ``messages.ticket`` or by the ticket naming
+its Message-ID, with two facts found once per copy: whether a person opened it, whether it
+carried a help-article link). Every query after that starts from the copies and reaches
+their events through ``ix_events_report``, which holds every column they read, and
+returns a row per ticket, per link or per group, never per event: the definitions
+(``inkling.reports``) are computed from these rows in Python, the counting of events is
+the database's.
 
 Only ``human`` opens and clicks are read (and every open, by verdict and agent, for the
-signals section). A reply counts unless it was judged a machine's: the mail parser judges
-every reply a person's, and a reply imported without a verdict is still a customer's.
+signals). A reply counts unless it was judged a machine's: the mail parser judges every
+reply a person's, and a reply imported without a verdict is still the customer's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from inkling.store.engine import Database
-from inkling.store.schema import SIGNALS_WHERE
 
 #: (id, team, requester, created_at, solved_at)
 TicketRow = tuple[str, str | None, str | None, float, float]
-#: (ticket, message_id, sent_at, subject, fully tracked: 1 or 0)
-MessageRow = tuple[str, str, int, str | None, int]
-#: (ticket, message_id, url)
-LinkRow = tuple[str, str, str]
-#: (ticket, message_id): a person opened the message
-OpenRow = tuple[str, str]
+#: (ticket, outbound messages, first sending, opened by a person: 1/0, carried a help
+#: article: 1/0), for the tickets that had mail
+MailRow = tuple[str, int, int, int, int]
+#: (url, messages carrying it, of which opened by a person)
+LinkRow = tuple[str, int, int]
 #: (ticket, message_id, url, first click by a person)
 ClickRow = tuple[str, str, str, float]
-#: (ticket, ts)
+#: (ticket, ts), in that order
 ReplyRow = tuple[str, float]
-#: (requester, ticket id, created_at): every ticket of the solved tickets' requesters
+#: (requester, ticket id, created_at): the solved tickets' requesters' tickets since the
+#: first of the solved tickets, in that order
 RequesterRow = tuple[str, str, float]
+#: (subject without the ticket's own "[#id]", messages tracked with a pixel, of which
+#: opened by a person)
+SubjectRow = tuple[str, int, int]
 #: (verdict, agent, opens)
 AgentRow = tuple[str, str | None, int]
 
@@ -44,12 +50,12 @@ class ReportRows:
     """What happened on the tickets solved in a period, as the queries return it."""
 
     tickets: list[TicketRow]
-    messages: list[MessageRow]
+    mail: list[MailRow]
     links: list[LinkRow]
-    opens: list[OpenRow]
     clicks: list[ClickRow]
     replies: list[ReplyRow]
     requesters: list[RequesterRow]
+    subjects: list[SubjectRow]
     opens_by_agent: list[AgentRow]
 
 
@@ -59,91 +65,159 @@ class Reports:
     def __init__(self, database: Database) -> None:
         self._db = database
 
-    def rows(self, since: float, until: float, team: str | None = None) -> ReportRows:
+    def rows(
+        self,
+        since: float,
+        until: float,
+        team: str | None = None,
+        help_center: Sequence[str] = (),
+    ) -> ReportRows:
         """The tickets solved in ``[since, until)`` (of ``team`` only, if given) and what
-        happened on their mail, read on one connection."""
-        params: tuple[Any, ...] = (since, until) if team is None else (since, until, team)
-        with self._db.connect() as connection:
-            raw = connection.connection.cursor()
+        happened on their mail; a link is a help article when it starts with one of
+        ``help_center``."""
+        prefixes = [p for p in help_center if p]
+        with self._db.begin() as connection:
             postgres = connection.dialect.name == "postgresql"
-            prefix = _prefix(team is not None, "%s" if postgres else "?")
-
-            def read(body: str) -> list[Any]:
-                raw.execute(prefix + body, params)
-                return list(raw.fetchall())
-
+            cursor = connection.connection.cursor()
             try:
-                return ReportRows(
-                    tickets=read(_TICKETS),
-                    messages=read(_MESSAGES),
-                    links=read(_LINKS),
-                    opens=read(_OPENS),
-                    clicks=read(_CLICKS),
-                    replies=read(_REPLIES),
-                    requesters=read(_REQUESTERS),
-                    opens_by_agent=read(_OPENS_BY_AGENT),
-                )
+                return _read(_Cursor(cursor, postgres), since, until, team, prefixes)
             finally:
-                raw.close()
+                if not postgres:  # PostgreSQL drops them at commit
+                    cursor.execute(_DROP_TICKETS)
+                    cursor.execute(_DROP_COPIES)
+                cursor.close()
 
 
-# Every query below is written here in full; only marks (? or %s) are filled in.
+class _Cursor:
+    """The driver's cursor, with ``{mark}`` filled in as the driver wants it."""
+
+    def __init__(self, cursor: Any, postgres: bool) -> None:
+        self._cursor = cursor
+        self.postgres = postgres
+        self._mark = "%s" if postgres else "?"
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._cursor.execute(sql.format(mark=self._mark), tuple(params))
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        self.run(sql, params)
+        return list(self._cursor.fetchall())
+
+
+def _read(
+    cursor: _Cursor, since: float, until: float, team: str | None, prefixes: list[str]
+) -> ReportRows:
+    after = " ON COMMIT DROP" if cursor.postgres else ""
+    if not cursor.postgres:  # left by a report that died on this pooled connection
+        cursor.run(_DROP_TICKETS)
+        cursor.run(_DROP_COPIES)
+    cursor.run(_CREATE_TICKETS + after)
+    cursor.run(_CREATE_COPIES + after)
+    solved = _SOLVED + (" AND t.team = {mark}" if team is not None else "")
+    cursor.run(_FILL_TICKETS + solved, (since, until) if team is None else (since, until, team))
+    cursor.run(_FILL_COPIES)
+    help_link = _HELP.format(terms=" OR ".join([_PREFIX] * len(prefixes))) if prefixes else "0"
+    cursor.run(_MARK_COPIES.replace("{help}", help_link), [p for p in prefixes for _ in range(2)])
+    if cursor.postgres:  # its planner knows nothing of a table made this instant
+        cursor.run("ANALYZE report_tickets")
+        cursor.run("ANALYZE report_copies")
+    return ReportRows(
+        tickets=cursor.rows(_TICKETS),
+        mail=cursor.rows(_MAIL),
+        links=cursor.rows(_LINKS),
+        clicks=cursor.rows(_CLICKS),
+        replies=cursor.rows(_REPLIES),
+        requesters=cursor.rows(_REQUESTERS),
+        subjects=cursor.rows(_SUBJECTS),
+        opens_by_agent=cursor.rows(_OPENS_BY_AGENT),
+    )
+
+
+# Every query below is written here in full; only marks (? or %s) are filled in. CROSS
+# JOIN fixes SQLite's join order (copies first, then their events by index); PostgreSQL
+# plans it as any join.
 _SOLVED_AT = "COALESCE(t.solved_at, t.updated_at)"
 _SOLVED = (
-    "solved AS (SELECT t.id, t.team, t.requester, t.created_at, "
-    f"{_SOLVED_AT} AS solved_at FROM tickets t "
-    f"WHERE t.status IN ('solved', 'closed') AND {_SOLVED_AT} >= {{mark}} "
-    f"AND {_SOLVED_AT} < {{mark}}{{team}})"
+    f"SELECT t.id, t.team, t.requester, t.created_at, {_SOLVED_AT} AS solved_at "
+    f"FROM tickets t WHERE t.status IN ('solved', 'closed') "
+    f"AND {_SOLVED_AT} >= {{mark}} AND {_SOLVED_AT} < {{mark}}"
 )
-_COPIES = (
-    "copies AS ("
-    "SELECT s.id AS ticket, m.id AS copy, m.message_id, m.sent_at, m.subject, m.tracking "
-    "FROM solved s JOIN messages m ON m.ticket = s.id "
-    "UNION "
-    "SELECT s.id, m.id, m.message_id, m.sent_at, m.subject, m.tracking "
-    "FROM solved s JOIN ticket_messages n ON n.ticket = s.id "
-    "JOIN messages m ON m.message_id = n.message_id)"
+_CREATE_TICKETS = (
+    "CREATE TEMPORARY TABLE report_tickets "
+    "(id TEXT, team TEXT, requester TEXT, created_at FLOAT, solved_at FLOAT)"
 )
-
-
-def _prefix(by_team: bool, mark: str) -> str:
-    """The ``WITH`` clause every query starts with."""
-    team = " AND t.team = {mark}" if by_team else ""
-    return f"WITH {_SOLVED}, {_COPIES} ".replace("{team}", team).format(mark=mark)
-
-
-_TICKETS = "SELECT id, team, requester, created_at, solved_at FROM solved"
-_MESSAGES = (
-    "SELECT ticket, message_id, MIN(sent_at), MAX(subject), "
-    "MAX(CASE WHEN tracking = 'full' THEN 1 ELSE 0 END) FROM copies "
-    "GROUP BY ticket, message_id"
+_CREATE_COPIES = (
+    "CREATE TEMPORARY TABLE report_copies (ticket TEXT, copy TEXT, message_id TEXT, "
+    "sent_at BIGINT, tracking TEXT, template TEXT, opened INTEGER, help INTEGER)"
+)
+_FILL_TICKETS = "INSERT INTO report_tickets "
+_DROP_TICKETS = "DROP TABLE IF EXISTS temp.report_tickets"
+_DROP_COPIES = "DROP TABLE IF EXISTS temp.report_copies"
+# The copies in the order of their ids, the order of ix_events_report: each copy's step
+# into the index lands next to the one before.
+_COPY_COLUMNS = (
+    "s.id AS ticket, m.id AS copy, m.message_id, m.sent_at, m.tracking, "
+    "REPLACE(COALESCE(m.subject, ''), '[#' || s.id || ']', '') AS template, 0, 0"
+)
+_FILL_COPIES = (
+    "INSERT INTO report_copies "
+    f"SELECT {_COPY_COLUMNS} FROM report_tickets s CROSS JOIN messages m WHERE m.ticket = s.id "
+    f"UNION ALL SELECT {_COPY_COLUMNS} FROM report_tickets s CROSS JOIN ticket_messages n "
+    "CROSS JOIN messages m WHERE n.ticket = s.id AND m.message_id = n.message_id "
+    "AND (m.ticket IS NULL OR m.ticket <> s.id) ORDER BY copy"
+)
+# Whether a person opened each copy (one step into ix_events_report, stopping at the
+# first) and whether it carried a link starting with one of the prefixes (compared as
+# text, exactly: LIKE would take a prefix's "_" and "%" for patterns, and SQLite's
+# ignores case).
+_MARK_COPIES = (
+    "UPDATE report_copies SET opened = CASE WHEN EXISTS (SELECT 1 FROM events e "
+    "WHERE e.message = report_copies.copy AND e.kind = 'open' AND e.verdict = 'human') "
+    "THEN 1 ELSE 0 END, help = {help}"
+)
+_HELP = (
+    "CASE WHEN EXISTS (SELECT 1 FROM links l WHERE l.message = report_copies.copy "
+    "AND ({terms})) THEN 1 ELSE 0 END"
+)
+_PREFIX = "substr(l.url, 1, length(CAST({mark} AS TEXT))) = CAST({mark} AS TEXT)"
+_TICKETS = "SELECT id, team, requester, created_at, solved_at FROM report_tickets"
+_MAIL = (
+    "SELECT ticket, COUNT(DISTINCT message_id), MIN(sent_at), MAX(opened), MAX(help) "
+    "FROM report_copies GROUP BY ticket"
 )
 _LINKS = (
-    "SELECT DISTINCT c.ticket, c.message_id, l.url FROM copies c JOIN links l ON l.message = c.copy"
-)
-# The condition of the partial index ix_events_signals, repeated so that SQLite sees the
-# index serves the query (it proves only a term it finds written in the query).
-_PEOPLE = f"e.verdict = 'human' AND ({SIGNALS_WHERE})"
-_OPENS = (
-    "SELECT DISTINCT c.ticket, c.message_id FROM copies c "
-    f"JOIN events e ON e.message = c.copy WHERE e.kind = 'open' AND {_PEOPLE}"
+    "SELECT l.url, COUNT(DISTINCT c.message_id), "
+    "COUNT(DISTINCT CASE WHEN c.opened = 1 THEN c.message_id END) "
+    "FROM report_copies c CROSS JOIN links l WHERE l.message = c.copy GROUP BY l.url"
 )
 _CLICKS = (
-    "SELECT c.ticket, c.message_id, l.url, MIN(e.ts) FROM copies c "
-    "JOIN events e ON e.message = c.copy "
-    "JOIN links l ON l.message = e.message AND l.idx = e.link "
-    f"WHERE e.kind = 'click' AND {_PEOPLE} GROUP BY c.ticket, c.message_id, l.url"
+    "SELECT c.ticket, c.message_id, l.url, MIN(e.ts) "
+    "FROM report_copies c CROSS JOIN events e CROSS JOIN links l "
+    "WHERE e.message = c.copy AND e.kind = 'click' AND e.verdict = 'human' "
+    "AND l.message = c.copy AND l.idx = e.link GROUP BY c.ticket, c.message_id, l.url"
 )
 _REPLIES = (
-    "SELECT c.ticket, e.ts FROM copies c JOIN events e ON e.message = c.copy "
-    "WHERE e.kind = 'reply' AND e.verdict <> 'machine'"
+    "SELECT c.ticket, e.ts FROM report_copies c CROSS JOIN events e "
+    "WHERE e.message = c.copy AND e.kind = 'reply' AND e.verdict <> 'machine' "
+    "ORDER BY c.ticket, e.ts"
 )
+# Their requesters' tickets created since the first of them was (or its first mail went
+# out): what came after is all that "another ticket within 7 days" can find. Sorted, as
+# reports/facts.py searches them.
 _REQUESTERS = (
     "SELECT o.requester, o.id, o.created_at FROM tickets o "
-    "WHERE o.requester IN (SELECT requester FROM solved)"
+    "WHERE o.requester IN (SELECT requester FROM report_tickets) AND o.created_at >= "
+    "(SELECT MIN(x) FROM (SELECT MIN(created_at) AS x FROM report_tickets "
+    "UNION ALL SELECT MIN(sent_at) FROM report_copies) AS earliest) "
+    "ORDER BY o.requester, o.created_at, o.id"
+)
+_SUBJECTS = (
+    "SELECT template, COUNT(DISTINCT message_id), "
+    "COUNT(DISTINCT CASE WHEN opened = 1 THEN message_id END) "
+    "FROM report_copies WHERE tracking = 'full' GROUP BY template"
 )
 _OPENS_BY_AGENT = (
-    "SELECT e.verdict, e.agent, COUNT(*) FROM events e "
-    "WHERE e.kind = 'open' AND e.message IN (SELECT copy FROM copies) "
+    "SELECT e.verdict, e.agent, COUNT(*) FROM (SELECT DISTINCT copy FROM report_copies) c "
+    "CROSS JOIN events e WHERE e.message = c.copy AND e.kind = 'open' "
     "GROUP BY e.verdict, e.agent"
 )
