@@ -226,4 +226,4 @@ def test_head_revision_names_the_newest_migration() -> None:
     from inkling.store.engine import HEAD_REVISION, MIGRATIONS
 
     revisions = sorted(p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("0*.py"))
-    assert HEAD_REVISION == revisions[-1]
+    assert revisions[-1] == HEAD_REVISION
