@@ -244,11 +244,16 @@ def access(settings: Settings, services: Services) -> Access:
     )
 
 
-def dashboard(settings: Settings, services: Services, gate: Access) -> Starlette:
-    """The dashboard at ``/``: sign-in, and the pages behind it."""
+def dashboard(
+    settings: Settings, services: Services, gate: Access, teams: TeamBook | None = None
+) -> Starlette:
+    """The dashboard at ``/``: sign-in, and the pages behind it (on the teams' clocks,
+    shared with the API's queue)."""
+    from inkling.classify.signatures import UserAgents
     from inkling.tracker import ClientAddress
     from inkling.web.app import build_web
     from inkling.web.login import Logins
+    from inkling.web.sources import Sources
 
     store = services.store
     return build_web(
@@ -256,6 +261,7 @@ def dashboard(settings: Settings, services: Services, gate: Access) -> Starlette
         logins=Logins(store.accounts, store.audit),
         # rate limits count by the whole address, kept in memory only
         client=ClientAddress(settings.trusted_proxies, keep_full=True),
+        sources=Sources(store, teams or team_book(settings), UserAgents.load()),
     )
 
 
@@ -361,7 +367,7 @@ def node(
         loader=loader,
         store=services.store,
         api=api(settings, services, shared, due, teams, gate),
-        web=dashboard(settings, services, gate),
+        web=dashboard(settings, services, gate, teams),
         companions=companions,
         tracker=lambda fallback: Tracker(
             services.codec, recorder.record, client, _locator(judge_with), fallback=fallback

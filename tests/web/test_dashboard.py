@@ -66,13 +66,15 @@ def _t(text: str) -> float:
     return parse_time(text, "t")
 
 
-def _ticket(ident: str, subject: str, priority: Priority, team: str, **more: str) -> Ticket:
+def _ticket(
+    ident: str, subject: str, priority: Priority, team: str, at: float, **more: str
+) -> Ticket:
     return Ticket(
         id=ident,
         priority=priority,
         status=Status.OPEN,
-        created_at=_t("2026-12-01T09:00:00+01:00"),
-        updated_at=_t("2026-12-01T09:00:00+01:00"),
+        created_at=at - 7 * 86_400,
+        updated_at=at - 7 * 86_400,
         subject=subject,
         team=team,
         assignee=more.get("assignee"),
@@ -80,14 +82,16 @@ def _ticket(ident: str, subject: str, priority: Priority, team: str, **more: str
     )
 
 
-def _sent(store: Store, ticket: str, when: str, recipient: str, links: list[str]) -> MessageRecord:
+def _sent(
+    store: Store, ticket: str, when: float, recipient: str, links: list[str]
+) -> MessageRecord:
     copy = MessageRecord(
         new_message_id(),
-        MessageIdHeader(f"<{ticket}.{int(_t(when))}@help.example>"),
+        MessageIdHeader(f"<{ticket}.{int(when)}@help.example>"),
         None,
         ticket,
         f"Re: {ticket} {XSS[0]}",
-        int(_t(when)),
+        int(when),
         len(links),
         recipient=recipient,
     )
@@ -96,27 +100,33 @@ def _sent(store: Store, ticket: str, when: str, recipient: str, links: list[str]
 
 
 def _event(
-    copy: MessageRecord, kind: EventKind, when: str, verdict: Verdict, **fields: object
+    copy: MessageRecord, kind: EventKind, when: float, verdict: Verdict, **fields: object
 ) -> Event:
-    event = Event(new_event_id(), copy.id, kind, _t(when), verdict=verdict)
+    event = Event(new_event_id(), copy.id, kind, when, verdict=verdict)
     for name, value in fields.items():
         setattr(event, name, value)
     return event
 
 
 def seed(store: Store, at: float = AT) -> None:
-    """The stories the pages are tested on (times relative to Monday 7 December 2026):
+    """The stories the pages are tested on, told back from ``at`` (named here as from
+    Monday 7 December 2026, 16:00 in Berlin; the browser test tells them from now):
 
-    - 4123 urgent billing (Sam): sent Friday; Apple's proxy fetched the images, a scanner
-      checked the link and followed the hidden one, a hit nobody can tell: escalate now;
-    - 4130 normal billing (Ana): bounced hard this morning: fix the address now;
-    - 4101 normal billing: a person opened it in Outlook and clicked at 14:00: hold;
-    - 4097 low returns (New York): sent this morning, nothing yet: nudge later;
+    - 4123 urgent billing (Sam): sent five days ago; Apple's proxy fetched the images, a
+      scanner checked the link and followed the hidden one, a hit nobody can tell apart:
+      escalate now;
+    - 4130 normal billing: bounced hard this morning: fix the address now;
+    - 4101 normal billing: a person opened it in Outlook and clicked two hours ago: hold;
+    - 4097 low returns (New York): sent an hour ago, nothing yet: nudge later;
     - ODD_ID low returns, its id an attack on the page's links.
 
-    Subjects, a recipient's name, user agents, a Referer and a URL carry XSS payloads.
+    Subjects, a recipient's name, an assignee, user agents, a Referer, a URL and a ticket
+    id carry XSS payloads.
     """
-    del at
+
+    def ago(hours: float) -> float:
+        return at - hours * 3600
+
     name = f'"Ana {XSS[1]}" <ana@customer.example>'
     store.tickets.upsert(
         _ticket(
@@ -124,29 +134,30 @@ def seed(store: Store, at: float = AT) -> None:
             f"Charged twice {XSS[0]}",
             Priority.URGENT,
             "billing",
+            at,
             assignee="sam@help.example",
             requester="ana@customer.example",
         )
     )
     store.tickets.upsert(
-        _ticket("4130", f"Refund status {XSS[3]}", Priority.NORMAL, "billing", assignee=XSS[3])
+        _ticket("4130", f"Refund status {XSS[3]}", Priority.NORMAL, "billing", at, assignee=XSS[3])
     )
-    store.tickets.upsert(_ticket("4101", "Reconnect integration", Priority.NORMAL, "billing"))
-    store.tickets.upsert(_ticket("4097", f"Export data {XSS[1]}", Priority.LOW, "returns"))
-    store.tickets.upsert(_ticket(ODD_ID, "Odd one", Priority.LOW, "returns"))
+    store.tickets.upsert(_ticket("4101", "Reconnect integration", Priority.NORMAL, "billing", at))
+    store.tickets.upsert(_ticket("4097", f"Export data {XSS[1]}", Priority.LOW, "returns", at))
+    store.tickets.upsert(_ticket(ODD_ID, "Odd one", Priority.LOW, "returns", at))
 
     links = ["https://help.example/articles/refunds", XSS[2]]
-    urgent = _sent(store, "4123", "2026-12-04T15:00:00+01:00", name, links)
-    bounced = _sent(store, "4130", "2026-12-07T09:00:00+01:00", "bo@nowhere.example", links[:1])
-    held = _sent(store, "4101", "2026-12-07T10:00:00+01:00", "cy@customer.example", links)
-    _sent(store, "4097", "2026-12-07T09:00:00-05:00", "di@customer.example", links[:1])
-    _sent(store, ODD_ID, "2026-12-07T09:30:00-05:00", "ed@customer.example", links[:1])
+    urgent = _sent(store, "4123", ago(121), name, links)  # Wed 15:00 CET
+    bounced = _sent(store, "4130", ago(7), "bo@nowhere.example", links[:1])  # 09:00 CET
+    held = _sent(store, "4101", ago(6), "cy@customer.example", links)
+    _sent(store, "4097", ago(1), "di@customer.example", links[:1])  # 09:00 in New York
+    _sent(store, ODD_ID, ago(0.5), "ed@customer.example", links[:1])
     store.events.insert(
         [
             _event(
                 urgent,
                 EventKind.OPEN,
-                "2026-12-04T15:00:25+01:00",
+                urgent.sent_at + 25,
                 Verdict.MACHINE,
                 agent=Agent.APPLE_MPP,
                 user_agent=f"Mozilla/5.0 {XSS[3]}",
@@ -158,7 +169,7 @@ def seed(store: Store, at: float = AT) -> None:
             _event(
                 urgent,
                 EventKind.CLICK,
-                "2026-12-04T15:00:27+01:00",
+                urgent.sent_at + 27,
                 Verdict.MACHINE,
                 agent=Agent.PROOFPOINT,
                 link=1,
@@ -170,7 +181,7 @@ def seed(store: Store, at: float = AT) -> None:
             _event(
                 urgent,
                 EventKind.CLICK,
-                "2026-12-04T15:00:28+01:00",
+                urgent.sent_at + 28,
                 Verdict.MACHINE,
                 agent=Agent.PROOFPOINT,
                 link=HONEYPOT_LINK,
@@ -180,7 +191,7 @@ def seed(store: Store, at: float = AT) -> None:
             _event(
                 urgent,
                 EventKind.OPEN,
-                "2026-12-05T11:00:00+01:00",
+                ago(53),  # Saturday 11:00 CET
                 Verdict.UNKNOWN,
                 user_agent="Mozilla/5.0",
                 reasons=["a bare Mozilla/5.0: mail programs and proxies both send it"],
@@ -189,7 +200,7 @@ def seed(store: Store, at: float = AT) -> None:
             _event(
                 bounced,
                 EventKind.BOUNCE,
-                "2026-12-07T09:01:00+01:00",
+                bounced.sent_at + 60,
                 Verdict.MACHINE,
                 agent=Agent.BOUNCE,
                 method="SMTP",
@@ -205,7 +216,7 @@ def seed(store: Store, at: float = AT) -> None:
             _event(
                 held,
                 EventKind.OPEN,
-                "2026-12-07T13:55:00+01:00",
+                ago(2 + 5 / 60),
                 Verdict.HUMAN,
                 agent=Agent.MAIL_CLIENT,
                 user_agent=OUTLOOK,
@@ -215,7 +226,7 @@ def seed(store: Store, at: float = AT) -> None:
             _event(
                 held,
                 EventKind.CLICK,
-                "2026-12-07T14:00:00+01:00",
+                ago(2),
                 Verdict.HUMAN,
                 agent=Agent.BROWSER,
                 link=0,
@@ -280,8 +291,8 @@ def test_the_queue_says_what_needs_you_first_then_each_line(board: Board) -> Non
     now, waiting = _section(html, "Needs you now"), _section(html, "Waiting")
     first, second = (_text(line) for line in _lines(now))
     assert first.startswith("Escalate #4123 Charged twice")
-    assert "urgent billing sam@help.example due now (since Mon 15:00 CET)" in first
-    assert "Urgent, and no sign of a person for 1.1 business days" in first
+    assert "urgent billing sam@help.example due now (since Thu 15:00 CET)" in first
+    assert "Urgent, and no sign of a person for 3.1 business days" in first
     assert second.startswith("Fix address #4130")
     assert "The address is wrong: the mail bounced (5.1.1 mailbox does not exist)" in second
     waits = [_text(line) for line in _lines(waiting)]
@@ -289,7 +300,7 @@ def test_the_queue_says_what_needs_you_first_then_each_line(board: Board) -> Non
     assert "until Tue 10:00 CET (in 2 business hours)" in waits[0]
     assert any(w.startswith("Nudge #4097") and "(Tue 17:00 EST)" in w for w in waits)
     # the exact UTC moment is machine-readable and a hover away
-    assert '<time datetime="2026-12-07T14:00:00Z" title="2026-12-07 14:00:00 UTC">' in now
+    assert '<time datetime="2026-12-03T14:00:00Z" title="2026-12-03 14:00:00 UTC">' in now
     assert '<span class="chip chip-due">Escalate</span>' in now
     assert '<a href="/tickets/4123">#4123</a>' in now
 
@@ -336,23 +347,23 @@ def test_a_ticket_opens_with_what_to_do_then_its_timeline(board: Board) -> None:
     assert html.index('class="advice advice-due"') < html.index('id="timeline-title"')
     advice = html[html.index('class="advice') : html.index("</section>")]
     assert '<span class="chip chip-due">Escalate</span>' in advice
-    assert "due now (since Mon 15:00 CET)" in advice
+    assert "due now (since Thu 15:00 CET)" in advice
     assert "What the signals say:" in advice and "say nothing about reading" in advice
     lines = [_text(s) for s in _signals(html)]
-    kinds = re.findall(r'<li class="sig sig-(\w+)">', html)
-    assert kinds == ["sent", "machine", "machine", "machine", "unknown", "due"]
-    assert lines[0].startswith("Fri 15:00 CET → Sent You sent “Re: 4123")
+    kinds = re.findall(r'<li class="sig sig-(\w+)[ "]', html)
+    assert kinds == ["sent", "machine", "machine", "machine", "due", "unknown"]
+    assert lines[0].startswith("Wed 15:00 CET → Sent You sent “Re: 4123")
     assert "Machine: Apple's privacy proxy Apple's privacy proxy fetched the images." in lines[1]
     assert "Says nothing about reading." in lines[1]
     assert "from Apple's Mail Privacy Protection network (points to a machine)" in lines[1]
     assert "Timing 25 s after sending" in lines[1] and "Network apple" in lines[1]
     assert "Machine: Proofpoint Proofpoint checked a link." in lines[2]
     assert "Proofpoint followed the hidden link no person can see." in lines[3]
-    assert "Not told apart Something fetched the images: it could be a person" in lines[4]
-    assert "Escalate falls due" in lines[5]
+    assert "Thu 15:00 CET ⚑ Due Escalate falls due" in lines[4]  # newest last, in its place
+    assert "Not told apart Something fetched the images: it could be a person" in lines[5]
     for line in lines[1:4]:  # a machine's hit never gets the word "read"
         assert re.search(r"\bread\b", line.replace("How to read this", "")) is None
-    helps = re.findall(r'<a href="/how-to-read#(\w+)">How to read this', html)
+    helps = re.findall(r'<a class="help" href="/how-to-read#(\w+)">How to read this', html)
     assert helps == ["proxy", "scanner", "scanner", "unknown"]  # every signal links it
 
 
