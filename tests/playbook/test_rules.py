@@ -354,3 +354,11 @@ def test_a_reply_to_an_earlier_message_after_the_latest_one_counts(story: Story)
         "none",
         "replied",
     )
+
+
+def test_business_time_never_reads_zero_minutes() -> None:
+    from inkling.playbook.rules import business_words
+
+    assert business_words(0.0, 8.0) == "under a business minute"
+    assert business_words(1 / 60, 8.0) == "1 business minute"
+    assert business_words(8.0, 8.0) == "1 business day"

@@ -236,4 +236,6 @@ def business_words(hours: float, day_hours: float) -> str:
         shown = f"{hours:.1f}".rstrip("0").rstrip(".")
         return f"{shown} business hour{'' if shown == '1' else 's'}"
     minutes = round(hours * 60)
+    if minutes == 0:  # outside working hours the team's clock stands still
+        return "under a business minute"
     return f"{minutes} business minute{'' if minutes == 1 else 's'}"
