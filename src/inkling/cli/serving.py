@@ -6,6 +6,10 @@ import errno
 import ipaddress
 import logging
 import socket
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
@@ -17,6 +21,9 @@ from inkling.errors import ConfigError
 
 if TYPE_CHECKING:
     from inkling.config import Settings
+    from inkling.demo import Filled
+    from inkling.playbook.teams import TeamBook
+    from inkling.root import Services
 
 # Each command imports what it needs inside it: `inkling --help` or a one-line command
 # should not pay for loading the database layer, the web stack and the classifier.
@@ -114,16 +121,25 @@ def serve(
     moves recorded hits into the database. Also the SMTP relay with --relay-port, the
     inbound MX with --inbound-port, and the IMAP poller when INKLING_IMAP_URL is set.
     """
+    if log_level.lower() not in LOG_LEVELS:
+        raise typer.BadParameter(
+            f"must be one of {', '.join(LOG_LEVELS)}", param_hint="--log-level"
+        )
+    run_node(settings(host=host, port=port), log_level, relay_port, inbound_port)
+
+
+def run_node(
+    chosen: Settings,
+    log_level: str = "info",
+    relay_port: int | None = None,
+    inbound_port: int | None = None,
+) -> None:
+    """Serve with ``chosen`` until stopped: what ``inkling serve`` and ``inkling demo`` run."""
     import uvicorn
 
     from inkling import root
     from inkling.root import local_base_url_warning, open_services
 
-    if log_level.lower() not in LOG_LEVELS:
-        raise typer.BadParameter(
-            f"must be one of {', '.join(LOG_LEVELS)}", param_hint="--log-level"
-        )
-    chosen = settings(host=host, port=port)
     logging.basicConfig(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -164,30 +180,102 @@ def demo(
     host: Host = None,
     port: Port = None,
     no_serve: Annotated[
-        bool, typer.Option("--no-serve", help="Only add the demo data; do not start serving.")
+        bool, typer.Option("--no-serve", help="Only fill the data dir; do not start serving.")
     ] = False,
 ) -> None:
-    """Fill the data dir with a month of demo mail, then serve.
+    """Fill a fresh data dir with a month of support, and serve it.
 
-    The demo support replies and what happened to them are added once; run it again and
-    it only serves.
+    Three teams in three time zones, 20 agents, 2,000 tickets and 6,000 replies, with
+    what came back on them, through the real import, classifier and playbook. Prints the
+    dashboard's address and a lead's login (a new password each run). A data dir the
+    demo filled before is only served; one holding other data is refused.
     """
-    from inkling import root
-    from inkling.demo import seed
-    from inkling.root import open_services
+    import os
+    import time
 
-    chosen = settings(host=host, port=port)
-    services = open_services(chosen)
-    seeded = seed(services, root.outbound(chosen, services), root.classifier(services))
-    say(
-        "demo data: already there"
-        if seeded.already
-        else f"demo data: {len(seeded.stories)} support replies and what happened to them"
-    )
-    for story, ident in seeded.stories:
-        say(f"  inkling reading {ident}    # {story.subject} (to {story.to})")
+    from inkling import root
+    from inkling.demo import SEED, Freshness, fill, freshness, renew_password, write_settings
+
+    first = settings(host=host, port=port)
+    services = root.open_services(first)
+    found = freshness(services.store)
+    where = printable(services.data_dir.path)
+    if found is Freshness.OTHER:
+        fail(
+            f"the data dir {where} holds data already; the demo fills a fresh one, e.g. "
+            "INKLING_DATA_DIR=demo-data inkling demo",
+            code=2,
+        )
     if not no_serve:
-        serve(host=host, port=port)
+        check_can_listen(first.host, first.port)
+    own_database = first.database_url if "INKLING_DATABASE_URL" not in os.environ else None
+    config = write_settings(services.data_dir.path, own_database)
+    os.environ["INKLING_CONFIG"] = str(config)  # this command, and the node it serves
+    chosen = settings(host=host, port=port)
+    teams = root.team_book(chosen)
+    if found is Freshness.EMPTY:
+        say(f"demo: filling {where} with a month of Acme's support (seed {SEED}) ...")
+        began = time.perf_counter()
+        with _demo_progress() as progress:
+            filled = fill(services.store, root.importer(chosen, services), teams, progress=progress)
+        _say_filled(filled, time.perf_counter() - began)
+        password = filled.password
+    else:
+        say(f"demo data: already there in {where} (remove it for a fresh month)")
+        password = renew_password(services.store)
+    _say_glance(services, teams)
+    _say_login(chosen, config, password, serving=not no_serve)
+    if not no_serve:
+        run_node(chosen)
+
+
+@contextmanager
+def _demo_progress() -> Iterator[Callable[[int, int], None] | None]:
+    """A Rich progress bar on stderr, when it is a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("tickets, replies and what came back", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def _say_filled(filled: Filled, seconds: float) -> None:
+    say(
+        f"demo data: {filled.teams} teams, {filled.agents} agents and a lead; "
+        f"{filled.tickets:,} tickets ({filled.open_tickets:,} open), {filled.replies:,} "
+        f"replies and {filled.events:,} signals on them, in {seconds:.1f} s"
+    )
+    say("start with these (inkling reading MESSAGE tells the whole story):")
+    for story in filled.stories:
+        say(f"  {story.message}  {story.subject} (to {story.to}, ticket {story.ticket['id']})")
+
+
+def _say_glance(services: Services, teams: TeamBook) -> None:
+    """The queue and the content flags, as the real playbook and reports see them."""
+    import time
+
+    from inkling.demo import glance
+
+    seen = glance(services.store, teams, time.time())
+    actions = ", ".join(f"{n} {action}" for action, n in seen.actions.most_common())
+    say(f"the queue: {seen.due_now} due now, {seen.waiting} waiting ({actions})")
+    for what, flags in seen.flagged:
+        say(f"  flagged on the Content page: {printable(what)}: {', '.join(flags)}")
+
+
+def _say_login(chosen: Settings, config: Path, password: str, *, serving: bool) -> None:
+    from inkling.demo import LEAD
+
+    variable = f"INKLING_CONFIG={printable(config)}"
+    say(f"settings: {printable(config)} (other commands: {variable} inkling queue)")
+    url = f"http://{printable(chosen.host)}:{chosen.port}/"
+    if not serving:
+        say(f"serve it with: {variable} inkling serve")
+    say(f"dashboard: {url}  sign in as {LEAD} with password {password} (shown only now)")
 
 
 def status(
