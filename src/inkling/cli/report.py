@@ -60,11 +60,11 @@ def report(
         ),
     ] = "table",
 ) -> None:
-    """First contact resolution, time to resolution, repeat contacts, self-service, and how
-    each email and help article did.
+    """The metrics: how fast tickets end and what helped.
 
-    Over the tickets solved in the period; people's opens and clicks only. Each figure is
-    defined in docs/metrics.md.
+    First contact resolution, time to resolution, repeat contacts, self-service, and how
+    each email and help article did. Over the tickets solved in the period; people's
+    opens and clicks only. Each figure is defined in docs/metrics.md.
     """
     from inkling import root
     from inkling.collector import tune_collector
