@@ -22,8 +22,9 @@ _probes = itertools.count()
 
 def hit_paths(codec: TokenCodec, message: InklingId) -> tuple[str, str]:
     """A pixel path and a link path of ``message``."""
-    pixel = f"/t/o/{codec.open_token(message, 1)}.gif"
-    click = f"/t/c/{codec.click_token(message, 0, 1, 'https://help.acme.example/x')}"
+    sent = int(time.time())  # recent mail: hits on mail past retention are not recorded
+    pixel = f"/t/o/{codec.open_token(message, sent)}.gif"
+    click = f"/t/c/{codec.click_token(message, 0, sent, 'https://help.acme.example/x')}"
     return pixel, click
 
 

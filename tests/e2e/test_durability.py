@@ -66,8 +66,9 @@ class Load:
 
 
 def _paths(codec: TokenCodec, message: str, count: int) -> list[str]:
-    pixel = f"/t/o/{codec.open_token(message, 1)}.gif"
-    click = f"/t/c/{codec.click_token(message, 0, 1, 'https://help.acme.example/x')}"
+    sent = int(time.time())  # recent mail: hits on mail past retention are not recorded
+    pixel = f"/t/o/{codec.open_token(message, sent)}.gif"
+    click = f"/t/c/{codec.click_token(message, 0, sent, 'https://help.acme.example/x')}"
     return [pixel if i % 2 else click for i in range(count)]
 
 

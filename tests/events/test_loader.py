@@ -195,3 +195,21 @@ def test_a_pixel_token_is_checked_here_and_a_forged_one_dropped(
         segment.event_id(1),
     )
     assert store.events.count() == 1
+
+
+def test_hits_on_mail_past_retention_are_dropped_and_the_journal_still_empties(
+    store: Store, tmp_path: Path, codec: TokenCodec
+) -> None:
+    directory = tmp_path / "journal"
+    write(directory, batches=30)  # mail sent at 1_796_000_000: older than an hour
+    loader = Loader(
+        JournalWriter(directory), store.events, None, codec, batch=25, retention_seconds=3600
+    )
+    try:
+        for _ in range(5):
+            loader.run_once()
+        assert loader.backlog_events() == 0
+    finally:
+        loader.close()
+    assert store.events.count() == 0
+    assert segments(directory) == []

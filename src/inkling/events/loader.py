@@ -204,7 +204,7 @@ class Loader:
                 )
             elif self._writer.sealed(segment):
                 done.append(segment)
-        if batch:
+        if moved:  # also when every hit read was dropped: its progress must be kept
             self._load(batch, moved)
             self._contact = time.monotonic()
         for segment in done:
@@ -232,7 +232,8 @@ class Loader:
             self._progress[progress.segment] = progress
             self._writer.mark_loaded(progress.segment, progress.position)
         self.status.loaded += len(batch)
-        self.status.last_lag_s = max(0.0, time.time() - min(e.ts for e in batch))
+        if batch:
+            self.status.last_lag_s = max(0.0, time.time() - min(e.ts for e in batch))
 
     def _judged(self, batch: list[Event], now: float) -> Judged | None:
         if self._judge is None:
