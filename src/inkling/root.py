@@ -217,15 +217,13 @@ def api(
 def notice(settings: Settings, services: Services, book: OptOutBook) -> APIRouter:
     """The customer-facing notice and opt-out (``/p/{token}``)."""
     from inkling.notice import NoticeOptions, notice_router
-    from inkling.privacy.optout import OptOutKey
 
     options = NoticeOptions(
         retention_days=settings.retention_days,
         full_ip=settings.store_full_ip,
         secure_cookie=urlsplit(settings.base_url).scheme == "https",
     )
-    key = OptOutKey.load_or_create(services.data_dir.privacy_key)
-    return notice_router(services.codec, services.store, book, key, options)
+    return notice_router(services.codec, services.store, book, book.key, options)
 
 
 def access(settings: Settings, services: Services) -> Access:

@@ -82,6 +82,11 @@ class OptOutBook:
         self._table = table
         self._key = key
 
+    @property
+    def key(self) -> OptOutKey:
+        """The privacy key the digests are made with (the notice signs its form with it)."""
+        return self._key
+
     def add(self, target: str, *, source: str) -> tuple[str, bool]:
         """Opt ``target`` (an address or ``@domain``) out; the target as stored and
         whether it is new. Raises ValueError in one line for a target that is neither."""
