@@ -51,7 +51,9 @@ _SEPARATOR = re.compile(rf"({_BLANK}+|-)")
 # An IBAN: a country, two check digits, then 11 to 30 letters and digits, maybe in fours.
 _IBAN = _number_pattern("[A-Z]", rf"[A-Z][0-9][0-9](?:{_BLANK}*[A-Z0-9]){{11,30}}(?!\w)")
 _NINO = _number_pattern("[A-Z]", rf"[A-Z](?:{_BLANK}*[0-9][0-9]){{3}}{_BLANK}*[A-D](?!\w)")
-_TAG = re.compile(r"<[^>]*>")
+# A tag, never running past the next "<": an unclosed "<" then costs only up to the next one
+# (with "<[^>]*>" a run of unclosed "<" would be read again and again: quadratic).
+_TAG = re.compile(r"<[^<>]*+>")
 # Characters a reader does not see: zero-width space, non-joiner, joiner, word joiner,
 # byte order mark, soft hyphen.
 _INVISIBLE = ("\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad")
