@@ -259,7 +259,12 @@ def dashboard(
         logins=Logins(store.accounts, store.audit),
         # rate limits count by the whole address, kept in memory only
         client=ClientAddress(settings.trusted_proxies, keep_full=True),
-        sources=Sources(store, teams or team_book(settings), UserAgents.load()),
+        sources=Sources(
+            store,
+            teams or team_book(settings),
+            UserAgents.load(),
+            help_center=tuple(settings.reports.help_center),
+        ),
     )
 
 

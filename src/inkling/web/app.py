@@ -2,6 +2,10 @@
 
     GET  /              the queue (?team=&assignee=); signed out: to /login
     GET  /tickets/{id}  a ticket: the recommendation, then its timeline
+    GET  /content       per help article and subject line: sends, people's opens, clicks, flags
+    GET  /outcomes      resolution, repeat contacts, self-service, split by engagement
+    GET  /signals       opens by what made them, over time: why the raw open rate misleads
+    GET  /settings      workflows and policies, playbook, opt-outs, users, keys, webhooks
     GET  /how-to-read   what an open, a click, a proxy fetch and a scanner mean
     GET  /login         the sign-in form (with its CSRF token)
     POST /login         sign in: a session cookie, or the form again with one line saying why
@@ -43,12 +47,20 @@ from inkling.api.sessions import (
 )
 from inkling.errors import StoreError, UnknownTicket
 from inkling.tracker.client import ClientAddress
+from inkling.web.charts import warm_up
+from inkling.web.content_page import content_page
 from inkling.web.login import Attempt, Logins, Outcome
+from inkling.web.outcomes_page import outcomes_page
 from inkling.web.queue_page import NotYourTeam, queue_page
+from inkling.web.report_choice import ReportChoice, report_choice
+from inkling.web.settings_page import settings_page
+from inkling.web.signals_page import signals_page
 from inkling.web.sources import Sources
 from inkling.web.ticket_page import ticket_page
 
 T = TypeVar("T")
+#: A report page's contents from what the page reads and the reader's choice of period.
+ReportBuilder = Callable[[Sources, ReportChoice], object]
 HERE = Path(__file__).parent
 #: A sign-in form is a few hundred bytes; a larger body is refused before it is parsed.
 MAX_FORM_BYTES = 16 * 1024
@@ -95,10 +107,16 @@ def build_web(
     if access.sessions is None:
         raise ValueError("the dashboard needs sessions (Access(..., sessions=...))")
     pages = _Pages(access, access.sessions, logins, client or ClientAddress(), sources)
+    if sources is not None:
+        warm_up()  # the report pages' charts: vl-convert's engine starts before a reader waits
     return Starlette(
         routes=[
             Route("/", pages.home, methods=["GET"]),
             Route("/tickets/{ticket:path}", pages.ticket, methods=["GET"]),
+            Route("/content", pages.report(content_page, "content.html"), methods=["GET"]),
+            Route("/outcomes", pages.report(outcomes_page, "outcomes.html"), methods=["GET"]),
+            Route("/signals", pages.report(signals_page, "signals.html"), methods=["GET"]),
+            Route("/settings", pages.settings, methods=["GET"]),
             Route("/how-to-read", pages.how_to_read, methods=["GET"]),
             Route("/login", pages.login_form, methods=["GET"]),
             Route("/login", pages.login, methods=["POST"]),
@@ -158,6 +176,34 @@ class _Pages:
         except UnknownTicket as exc:
             raise HTTPException(404) from exc
         return self._page(request, "ticket.html", principal=principal, page=page)
+
+    def report(self, build: ReportBuilder, template: str) -> Callable[[Request], Any]:
+        """The handler of a report page (``reports:read``): ``build(sources, choice)``
+        on a worker thread, rendered by ``template`` as ``page``, with the choice."""
+
+        async def handler(request: Request) -> Response:
+            principal = await self._principal(request)
+            if principal is None:
+                return RedirectResponse("/login", status_code=303)
+            _needs(principal, "reports:read")
+            sources = self._sources
+            if sources is None:
+                raise HTTPException(404)
+            choice = report_choice(dict(request.query_params), now=sources.clock())
+            page = await _read(build, sources, choice)
+            return self._page(request, template, principal=principal, page=page, choice=choice)
+
+        return handler
+
+    async def settings(self, request: Request) -> Response:
+        principal = await self._principal(request)
+        if principal is None:
+            return RedirectResponse("/login", status_code=303)
+        _needs(principal, "playbook:admin")
+        if self._sources is None:
+            raise HTTPException(404)
+        page = await _read(settings_page, self._sources, principal)
+        return self._page(request, "settings.html", principal=principal, page=page)
 
     async def how_to_read(self, request: Request) -> Response:
         principal = await self._principal(request)

@@ -14,9 +14,12 @@ from inkling.store import Store
 @dataclass(frozen=True, slots=True)
 class Sources:
     """The store, the teams' clocks and thresholds, the user-agent table (loaded once: it
-    names the mail programs on a ticket's timeline) and the clock the pages tell time by."""
+    names the mail programs on a ticket's timeline), the clock the pages tell time by, and
+    what the reports recognise."""
 
     store: Store
     teams: TeamBook = field(default_factory=TeamBook)
     user_agents: UserAgents = field(default_factory=UserAgents.load)
     clock: Callable[[], float] = time.time
+    #: The URL prefixes of help articles (``[reports] help_center``), for the reports.
+    help_center: tuple[str, ...] = ()

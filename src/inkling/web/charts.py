@@ -1,0 +1,95 @@
+"""Charts drawn on the server: an Altair (Vega-Lite) specification rendered to SVG by
+``vl-convert``, so a page shows a real chart with no script and nothing from elsewhere.
+
+Every :class:`Chart` carries its text alternative: a one-sentence summary (the SVG's
+label) and the table of the figures it draws, shown beside it for screen readers and
+anyone who would rather read numbers. Text in the SVG comes escaped from vl-convert (a
+subject line or URL is data, never markup); the page inlines it as given.
+
+The first rendering starts vl-convert's engine (about half a second): :func:`warm_up` does
+that on a worker thread when the dashboard starts, so no reader waits for it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup, escape
+
+#: UI.md's palette: a person in blue, machines in greys (each named in the legend).
+PERSON = "#1d4ed8"
+MACHINE = "#6b7280"
+TEXT = "#1f2937"
+MUTED = "#4b5563"
+#: What made an open, in the order the legend lists them, and the colour of each.
+OPENER_COLOURS: Mapping[str, str] = {
+    "person": PERSON,
+    "apple_proxy": "#9ca3af",
+    "gmail_proxy": MACHINE,
+    "scanner": "#374151",
+    "unknown": "#d1d5db",
+}
+#: Wide enough for a laptop; the stylesheet scales the SVG down on a phone.
+WIDTH, HEIGHT = 640, 220
+_FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """The figures a chart draws, as a table (its text alternative)."""
+
+    columns: Sequence[str]
+    rows: Sequence[Sequence[object]]
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    title: str
+    summary: str  # one sentence a screen reader hears instead of the picture
+    svg: Markup
+    table: Table
+
+
+def chart(title: str, summary: str, spec: Any, table: Table) -> Chart:
+    """A :class:`Chart` from an Altair chart (or a Vega-Lite dict) ``spec``."""
+    return Chart(title, summary, render_svg(spec, summary), table)
+
+
+def render_svg(spec: Any, label: str) -> Markup:
+    """The SVG of ``spec``, labelled ``label`` for assistive technology."""
+    import vl_convert
+
+    as_dict = spec if isinstance(spec, dict) else spec.to_dict(validate=False)
+    as_dict = {**as_dict, "config": {**_CONFIG, **as_dict.get("config", {})}}
+    with _ENGINE:  # vl-convert's engine is one per process; it renders one chart at a time
+        svg = vl_convert.vegalite_to_svg(as_dict)
+    start = svg.index("<svg") + len("<svg")
+    # role and label on the root element: the picture is one image with a name
+    labelled = f' role="img" aria-label="{escape(label)}" class="chart"'
+    return Markup(svg[:start] + labelled + svg[start:])  # noqa: S704 (vl-convert escapes its text)
+
+
+def warm_up() -> threading.Thread:
+    """Start vl-convert's engine on a daemon thread (the first chart then costs no more
+    than the rest)."""
+    thread = threading.Thread(target=_first_chart, name="charts-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def _first_chart() -> None:
+    render_svg({"mark": "point", "data": {"values": [{"x": 1}]}, "encoding": {}}, "warm-up")
+
+
+_ENGINE = threading.Lock()
+_CONFIG: dict[str, Any] = {
+    "background": "white",
+    "font": _FONT,
+    "view": {"stroke": None},
+    "axis": {"labelColor": MUTED, "titleColor": TEXT, "gridColor": "#e5e7eb"},
+    "legend": {"labelColor": TEXT, "titleColor": TEXT, "orient": "bottom"},
+    "title": {"color": TEXT},
+}
