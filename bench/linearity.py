@@ -16,7 +16,9 @@ Paths and inputs:
   parts, ...);
 * ``rewrite_text`` and ``instrument_message``: hostile outbound mail (a URL followed by
   ``)`` repeated, unclosed tags, comments and quotes, many links, long header lines,
-  nested parts);
+  nested parts); with ``guard=True``, what the sensitive-content guard reads: unclosed
+  ``<``, entities and tags between digit groups, endless groups of digits, hyphens,
+  IBAN-like and capital runs;
 * ``classify_lines``: long lines (user agents, header values, garbage, many hits).
 
 Also reported: what the process hop of ``IsolatedParser`` costs per message, against
@@ -165,6 +167,34 @@ def message_cases(codec: TokenCodec) -> list[Case]:
     return [Case("instrument_message", name, n, build, run) for name, (n, build) in mails.items()]
 
 
+def guard_cases(codec: TokenCodec) -> list[Case]:
+    """The sensitive-content guard (``instrument_message(guard=True)``) on what could make
+    its reading of a part as text, or its detectors, slower than linear."""
+    link = b'<a href="https://help.example/a">read</a>'
+    mails: dict[str, tuple[int, Callable[[int], bytes]]] = {
+        "guard_html_unclosed_lt": (5_000, lambda n: _html(link + b"<" * n)),
+        "guard_html_unclosed_lt_words": (5_000, lambda n: _html(link + b"< diagnosis " * n)),
+        "guard_html_entities": (5_000, lambda n: _html(link + b"4111&nbsp;" * n)),
+        "guard_html_digit_groups": (5_000, lambda n: _html(link + b"<b>4111</b> " * n)),
+        "guard_text_digit_groups": (5_000, lambda n: _plain(b"4111 " * n)),
+        "guard_text_hyphen_groups": (5_000, lambda n: _plain(b"123-45-" * n)),
+        "guard_text_iban_like": (5_000, lambda n: _plain(b"DE89 " + b"3704 " * n)),
+        "guard_text_capitals": (10_000, lambda n: _plain(b"AB12 " * n)),
+    }
+
+    def run(raw: bytes) -> object:
+        return instrument_message(
+            raw,
+            codec=codec,
+            base_url=BASE,
+            message=new_message_id(),
+            sent_at=int(time.time()),
+            guard=True,
+        )
+
+    return [Case("instrument_message", name, n, build, run) for name, (n, build) in mails.items()]
+
+
 def _hit(**fields: object) -> str:
     hit: dict[str, object] = {"message": "m1", "kind": "open", "ts": 1_700_000_000}
     hit.update(fields)
@@ -300,7 +330,13 @@ def main() -> None:
     args = parser.parse_args()
 
     codec = TokenCodec.for_data_dir(Path(tempfile.mkdtemp(prefix="inkling-linearity-")))
-    cases = inbound_cases() + text_cases(codec) + message_cases(codec) + classify_cases()
+    cases = (
+        inbound_cases()
+        + text_cases(codec)
+        + message_cases(codec)
+        + guard_cases(codec)
+        + classify_cases()
+    )
     if args.only:
         cases = [c for c in cases if c.name in args.only or c.path in args.only]
     results = []
