@@ -46,6 +46,8 @@ def test_an_article_people_open_but_do_not_click(store: Store) -> None:
         "clicked_then_came_back": 0.0,
         "download": False,
         "flags": [],
+        "raw_opens": 10,  # Apple's proxy fetched every pixel
+        "raw_clicks": 10,  # a scanner clicked every link
     }
     # Eight more messages opened and not clicked: 1 click of 16, under 10 %.
     desk.ticket("more", "2026-11-02T09:00:00Z", "2026-11-03T09:00:00Z", requester="m@x.ex")
@@ -146,8 +148,17 @@ def test_subject_lines_people_do_not_open(store: Store) -> None:
             "messages": 6,
             "human_open_rate": 0.167,
             "flags": ["not_opened"],
+            "raw_opens": 6,
+            "raw_clicks": 0,
         },
-        {"subject": "Your refund", "messages": 6, "human_open_rate": 0.5, "flags": []},
+        {
+            "subject": "Your refund",
+            "messages": 6,
+            "human_open_rate": 0.5,
+            "flags": [],
+            "raw_opens": 3,
+            "raw_clicks": 0,
+        },
     ]
 
 

@@ -257,8 +257,17 @@ def test_the_report_has_the_contract_shape(store: Store) -> None:
         "clicked_then_came_back",
         "download",
         "flags",
+        "raw_opens",
+        "raw_clicks",
     ]
     assert report["subjects"] == [
-        {"subject": "Reset", "messages": 1, "human_open_rate": 1.0, "flags": []}
+        {
+            "subject": "Reset",
+            "messages": 1,
+            "human_open_rate": 1.0,
+            "flags": [],
+            "raw_opens": 1,
+            "raw_clicks": 0,
+        }
     ]
     assert list(report["signals"]) == ["opens_by_agent"]

@@ -4,6 +4,11 @@ subject (a template), human figures only, with their flags (``flags.py``).
 A *message* here is one Message-ID, however many copies it went out as: ``human_opens``
 counts the messages carrying the link that a person opened, ``human_clicks`` those on
 which a person clicked it. A message on two solved tickets counts once.
+
+Beside them, never in them, the *raw* figures: ``raw_opens`` counts the messages that
+anything opened (Apple's proxy fetching the pixel, a scanner, a person), ``raw_clicks``
+those on which anything clicked (a scanner checking every link at delivery, a person):
+what a tracker that does not tell machines apart would report.
 """
 
 from __future__ import annotations
@@ -37,6 +42,12 @@ class LinkFigures:
     clicked_then_came_back: float | None
     download: bool
     flags: list[str]
+    #: Messages carrying the link that anything opened, machines included (raw).
+    raw_opens: int = 0
+    #: Messages on which anything clicked the link, machines included (raw).
+    raw_clicks: int = 0
+    #: Of ``clicking_tickets``, those whose customer came back within 7 days.
+    came_back_tickets: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +59,8 @@ class LinkFigures:
             "clicked_then_came_back": self.clicked_then_came_back,
             "download": self.download,
             "flags": list(self.flags),
+            "raw_opens": self.raw_opens,
+            "raw_clicks": self.raw_clicks,
         }
 
 
@@ -58,6 +71,14 @@ class SubjectFigures:
     human_opens: int
     human_open_rate: float | None
     flags: list[str]
+    #: Messages with the subject on which a person clicked one of their links.
+    human_clicks: int = 0
+    #: ``human_clicks`` / ``human_opens``.
+    click_through: float | None = None
+    #: Messages with the subject that anything opened, machines included (raw).
+    raw_opens: int = 0
+    #: Messages with the subject on which anything clicked a link (raw).
+    raw_clicks: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -65,6 +86,8 @@ class SubjectFigures:
             "messages": self.messages,
             "human_open_rate": self.human_open_rate,
             "flags": list(self.flags),
+            "raw_opens": self.raw_opens,
+            "raw_clicks": self.raw_clicks,
         }
 
 
@@ -88,8 +111,14 @@ def link_figures(
         if first < found.first_click.get(ticket, first + 1):
             found.first_click[ticket] = first
     figures = [
-        _figures(url, messages, opened, clicks.get(url, _Link()), came_back, thresholds)
-        for url, messages, opened in rows.links
+        _figures(
+            url,
+            (messages, opened, raw_opened, raw_clicked),
+            clicks.get(url, _Link()),
+            came_back,
+            thresholds,
+        )
+        for url, messages, opened, raw_opened, raw_clicked in rows.links
     ]
     figures.sort(key=lambda f: (-f.messages, f.url))
     return figures
@@ -97,12 +126,14 @@ def link_figures(
 
 def _figures(
     url: str,
-    messages: int,
-    human_opens: int,
+    counts: tuple[int, int, int, int],
     link: _Link,
     came_back: Callable[[str, float], bool],
     thresholds: Thresholds,
 ) -> LinkFigures:
+    """``counts``: messages carrying ``url``, of which opened by a person, opened by
+    anything, clicked by anything."""
+    messages, human_opens, raw_opens, raw_clicks = counts
     click_through = rate(len(link.clicked), human_opens)
     back = sum(came_back(ticket, t) for ticket, t in link.first_click.items())
     came_back_rate = rate(back, len(link.first_click))
@@ -118,23 +149,38 @@ def _figures(
         flags=link_flags(
             human_opens, click_through, len(link.first_click), came_back_rate, thresholds
         ),
+        raw_opens=raw_opens,
+        raw_clicks=raw_clicks,
+        came_back_tickets=back,
     )
 
 
 def subject_figures(rows: ReportRows, thresholds: Thresholds = THRESHOLDS) -> list[SubjectFigures]:
     """Every subject line of the solved tickets' mail tracked with a pixel (a message sent
     without one could not be seen opened), most sent first."""
-    counts: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for subject, messages, opened in rows.subjects:
+    counts: defaultdict[str, list[int]] = defaultdict(lambda: [0] * 5)
+    for subject, *figures_of_one in rows.subjects:
         line = template(subject)
         if line:
-            counts[line][0] += messages
-            counts[line][1] += opened
+            summed = counts[line]
+            for n, value in enumerate(figures_of_one):
+                summed[n] += value
     figures = []
-    for line, (messages, human_opens) in counts.items():
+    for line, (messages, human_opens, raw_opens, human_clicks, raw_clicks) in counts.items():
         open_rate = rate(human_opens, messages)
-        flags = subject_flags(messages, open_rate, thresholds)
-        figures.append(SubjectFigures(line, messages, human_opens, open_rate, flags))
+        figures.append(
+            SubjectFigures(
+                subject=line,
+                messages=messages,
+                human_opens=human_opens,
+                human_open_rate=open_rate,
+                flags=subject_flags(messages, open_rate, thresholds),
+                human_clicks=human_clicks,
+                click_through=rate(human_clicks, human_opens),
+                raw_opens=raw_opens,
+                raw_clicks=raw_clicks,
+            )
+        )
     figures.sort(key=lambda f: (-f.messages, f.subject))
     return figures
 

@@ -6,6 +6,7 @@
     GET  /outcomes      resolution, repeat contacts, self-service, split by engagement
     GET  /signals       opens by what made them, over time: why the raw open rate misleads
     GET  /settings      workflows and policies, playbook, opt-outs, users, keys, webhooks
+    POST /settings/…    a workflow's policy set or reset, an opt-out added or removed
     GET  /how-to-read   what an open, a click, a proxy fetch and a scanner mean
     GET  /login         the sign-in form (with its CSRF token)
     POST /login         sign in: a session cookie, or the form again with one line saying why
@@ -53,7 +54,7 @@ from inkling.web.login import Attempt, Logins, Outcome
 from inkling.web.outcomes_page import outcomes_page
 from inkling.web.queue_page import NotYourTeam, queue_page
 from inkling.web.report_choice import ReportChoice, report_choice
-from inkling.web.settings_page import settings_page
+from inkling.web.settings_page import CHANGES, change_settings, settings_page
 from inkling.web.signals_page import signals_page
 from inkling.web.sources import Sources
 from inkling.web.ticket_page import ticket_page
@@ -117,6 +118,7 @@ def build_web(
             Route("/outcomes", pages.report(outcomes_page, "outcomes.html"), methods=["GET"]),
             Route("/signals", pages.report(signals_page, "signals.html"), methods=["GET"]),
             Route("/settings", pages.settings, methods=["GET"]),
+            Route("/settings/{change}", pages.change_settings, methods=["POST"]),
             Route("/how-to-read", pages.how_to_read, methods=["GET"]),
             Route("/login", pages.login_form, methods=["GET"]),
             Route("/login", pages.login, methods=["POST"]),
@@ -200,10 +202,26 @@ class _Pages:
         if principal is None:
             return RedirectResponse("/login", status_code=303)
         _needs(principal, "playbook:admin")
-        if self._sources is None:
+        if self._sources is None or self._sources.settings is None:
             raise HTTPException(404)
-        page = await _read(settings_page, self._sources, principal)
+        query = dict(request.query_params)
+        page = await _read(settings_page, self._sources, principal, query)
         return self._page(request, "settings.html", principal=principal, page=page)
+
+    async def change_settings(self, request: Request) -> Response:
+        """A Settings form: its change made, then back to the page with one line on it."""
+        form = await self._form(request)
+        principal = await self._principal(request)
+        if principal is None:
+            return RedirectResponse("/login", status_code=303)
+        _needs(principal, "playbook:admin")
+        name = str(request.path_params["change"])
+        if self._sources is None or self._sources.settings is None or name not in CHANGES:
+            raise HTTPException(404)
+        if not principal.can(CHANGES[name].scope):
+            raise HTTPException(403, f"Your role ({principal.role}) cannot change this.")
+        done = await _read(change_settings, self._sources, name, principal, form)
+        return RedirectResponse(done.location, status_code=303)
 
     async def how_to_read(self, request: Request) -> Response:
         principal = await self._principal(request)
@@ -318,7 +336,9 @@ class _Pages:
 
     def _address(self, request: Request) -> str:
         peer = request.client.host if request.client else None
-        forwarded = request.headers.get("x-forwarded-for") if self._client.proxied else None
+        # every X-Forwarded-For line, in order, as one list (as the tracker reads them)
+        lines = request.headers.getlist("x-forwarded-for") if self._client.proxied else []
+        forwarded = ", ".join(lines) or None
         return self._client.client(peer, forwarded) or "unknown"
 
     def _page(

@@ -13,7 +13,7 @@ that on a worker thread when the dashboard starts, so no reader waits for it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,14 +24,6 @@ PERSON = "#1d4ed8"
 MACHINE = "#6b7280"
 TEXT = "#1f2937"
 MUTED = "#4b5563"
-#: What made an open, in the order the legend lists them, and the colour of each.
-OPENER_COLOURS: Mapping[str, str] = {
-    "person": PERSON,
-    "apple_proxy": "#9ca3af",
-    "gmail_proxy": MACHINE,
-    "scanner": "#374151",
-    "unknown": "#d1d5db",
-}
 #: Wide enough for a laptop; the stylesheet scales the SVG down on a phone.
 WIDTH, HEIGHT = 640, 220
 _FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
@@ -67,9 +59,11 @@ def render_svg(spec: Any, label: str) -> Markup:
     with _ENGINE:  # vl-convert's engine is one per process; it renders one chart at a time
         svg = vl_convert.vegalite_to_svg(as_dict)
     start = svg.index("<svg") + len("<svg")
-    # role and label on the root element: the picture is one image with a name
-    labelled = f' role="img" aria-label="{escape(label)}" class="chart"'
-    return Markup(svg[:start] + labelled + svg[start:])  # noqa: S704 (vl-convert escapes its text)
+    # role and label on the root element: the picture is one image with a name; the
+    # stylesheet's class joins vl-convert's own (one class attribute, as HTML wants)
+    labelled = f' role="img" aria-label="{escape(label)}"'
+    root = (svg[:start] + labelled + svg[start:]).replace('class="marks"', 'class="marks chart"', 1)
+    return Markup(root)  # noqa: S704 (vl-convert escapes its text)
 
 
 def warm_up() -> threading.Thread:

@@ -79,17 +79,16 @@ def queue_page(
     if assignee is not None:
         wanted = None if assignee == UNASSIGNED else assignee
         items = [i for i in items if i.ticket.assignee == wanted]
-    lines = [_line(item, sources, at) for item in items]
-    now = [line for line in lines if line.due_now]
-    waiting = [line for line in lines if not line.due_now]
+    now = [item for item in items if item.due_now]
+    waiting = [item for item in items if not item.due_now]
     if principal.team_bound:
         teams = list(principal.teams)
     else:  # the configured teams, and those the tickets name
         teams = [*book.names, *(i.ticket.team for i in every if i.ticket.team)]
     return QueuePage(
         answer=answer(len(now), len(waiting)),
-        now=Section(now[:MAX_LINES], len(now)),
-        waiting=Section(waiting[:MAX_LINES], len(waiting)),
+        now=_section(now, sources, at),
+        waiting=_section(waiting, sources, at),
         teams=sorted({*teams, *([team] if team else [])}),
         assignees=assignees,
         team=team,
@@ -121,6 +120,11 @@ def _in_team(item: QueueItem, team: str, book: TeamBook) -> bool:
     team or one not configured (the queue is built once for the filter's choices too)."""
     named = item.ticket.team
     return named == team or (team == DEFAULT_TEAM and book.team(named).name == DEFAULT_TEAM)
+
+
+def _section(items: list[QueueItem], sources: Sources, at: float) -> Section:
+    """The first ``MAX_LINES`` of ``items`` as lines: only the lines shown are worded."""
+    return Section([_line(item, sources, at) for item in items[:MAX_LINES]], len(items))
 
 
 def _line(item: QueueItem, sources: Sources, at: float) -> Line:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from inkling.classify.signatures import UserAgents
 from inkling.playbook.teams import TeamBook
 from inkling.store import Store
+from inkling.web.settings_view import SettingsView
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,3 +24,5 @@ class Sources:
     clock: Callable[[], float] = time.time
     #: The URL prefixes of help articles (``[reports] help_center``), for the reports.
     help_center: tuple[str, ...] = ()
+    #: What the Settings page shows and changes beyond the store (None: no such page).
+    settings: SettingsView | None = None
