@@ -222,6 +222,9 @@ class Settings(BaseSettings):
     dkim_key_file: Path | None = Field(default=None, validate_default=True)
     imap_url: str | None = None
     imap_interval: float = Field(default=60.0, ge=5)
+    # How long a node holds the lease of work done once (webhooks, due announcements, purge,
+    # IMAP): a dead node's work moves to another within this and a third more.
+    lease_seconds: float = Field(default=15.0, ge=1, le=600)
     workflows: dict[str, WorkflowPolicy] = Field(default_factory=dict)
     workflow_rules: list[WorkflowRule] = Field(default_factory=list)
     teams: dict[str, TeamSettings] = Field(default_factory=dict)

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from inkling.config import Settings
@@ -33,9 +33,11 @@ if TYPE_CHECKING:
     from inkling.playbook.teams import TeamBook
     from inkling.providers import Importer, ReceiverOptions
     from inkling.relay import Outbound, RelayOptions
+    from inkling.relay.workflows import Workflows
     from inkling.server import Companion, Node
     from inkling.store.optouts import OptOutBook
     from inkling.tickets.helpdesks import HelpdeskOptions
+    from inkling.web.settings_view import SettingsView
     from inkling.webhooks.due import DueFeed
 
 log = logging.getLogger(__name__)
@@ -128,21 +130,12 @@ def opt_outs(services: Services) -> OptOutBook:
     )
 
 
-def outbound(settings: Settings, services: Services) -> Outbound:
-    """The outgoing stack (copy maker, DKIM signer, upstream) shared by every way mail
-    leaves. Raises ConfigError for a DKIM key or upstream that cannot be used."""
+def workflows(settings: Settings, services: Services) -> Workflows:
+    """The workflows' policies (``[workflows.NAME]``, under those set on the dashboard,
+    read again every few seconds) and rules (``[[workflow_rules]]``)."""
     from inkling.privacy.policy import Policy, Tracking
-    from inkling.relay import Outbound
-    from inkling.relay.copies import CopyMaker
-    from inkling.relay.signing import Signer
-    from inkling.relay.upstream import Upstream
     from inkling.relay.workflows import Rule, Workflows
 
-    signer = None
-    if settings.dkim_key_file and settings.dkim_selector and settings.dkim_domain:
-        signer = Signer.from_file(
-            settings.dkim_domain, settings.dkim_selector, settings.dkim_key_file
-        )
     policies = {
         name: Policy(Tracking(p.tracking), read_receipt=p.read_receipt, disclosure=p.disclosure)
         for name, p in settings.workflows.items()
@@ -151,17 +144,34 @@ def outbound(settings: Settings, services: Services) -> Outbound:
         Rule(workflow=r.workflow, sender=r.sender, recipient=r.recipient, subject=r.subject)
         for r in settings.workflow_rules
     ]
+    return Workflows(policies, rules, services.store.policies.overrides)
+
+
+def outbound(settings: Settings, services: Services, flows: Workflows | None = None) -> Outbound:
+    """The outgoing stack (copy maker, DKIM signer, upstream) shared by every way mail
+    leaves, routing by ``flows`` (built here when not given). Raises ConfigError for a
+    DKIM key or upstream that cannot be used."""
+    from inkling.relay import Outbound
+    from inkling.relay.copies import CopyMaker
+    from inkling.relay.signing import Signer
+    from inkling.relay.upstream import Upstream
+
+    signer = None
+    if settings.dkim_key_file and settings.dkim_selector and settings.dkim_domain:
+        signer = Signer.from_file(
+            settings.dkim_domain, settings.dkim_selector, settings.dkim_key_file
+        )
     maker = CopyMaker(
         codec=services.codec,
         base_url=settings.base_url,
-        workflows=Workflows(policies, rules),
+        workflows=flows or workflows(settings, services),
         signer=signer,
         return_domain=settings.return_domain,
         max_bytes=settings.max_message_bytes,
         opted_out=opt_outs(services).opted_out,
     )
     upstream = Upstream.from_url(settings.relay_upstream) if settings.relay_upstream else None
-    if settings.return_domain is None and any(p.read_receipt for p in policies.values()):
+    if settings.return_domain is None and any(p.read_receipt for p in settings.workflows.values()):
         log.warning("some workflows ask for read receipts, but no return_domain is set")
     return Outbound(
         store=services.store,
@@ -243,10 +253,15 @@ def access(settings: Settings, services: Services) -> Access:
 
 
 def dashboard(
-    settings: Settings, services: Services, gate: Access, teams: TeamBook | None = None
+    settings: Settings,
+    services: Services,
+    gate: Access,
+    teams: TeamBook | None = None,
+    flows: Workflows | None = None,
 ) -> Starlette:
     """The dashboard at ``/``: sign-in, and the pages behind it (on the teams' clocks,
-    shared with the API's queue)."""
+    shared with the API's queue; the Settings page changes policies through ``flows``,
+    the relay's)."""
     from inkling.classify.signatures import UserAgents
     from inkling.tracker import ClientAddress
     from inkling.web.app import build_web
@@ -264,7 +279,26 @@ def dashboard(
             teams or team_book(settings),
             UserAgents.load(),
             help_center=tuple(settings.reports.help_center),
+            settings=settings_view(settings, services, flows),
         ),
+    )
+
+
+def settings_view(
+    settings: Settings, services: Services, flows: Workflows | None = None
+) -> SettingsView:
+    """What the Settings page reads of the settings, as plain values, with the workflows
+    the copies are made with (``flows``; built here when not given)."""
+    from inkling.playbook.teams import Thresholds
+    from inkling.store.webhooks import Webhooks
+    from inkling.web.settings_view import SettingsView
+
+    return SettingsView(
+        workflows=flows or workflows(settings, services),
+        optouts=opt_outs(services),
+        webhooks=Webhooks(services.store.database),
+        playbook=Thresholds(**settings.playbook.model_dump()),
+        configured_teams=tuple(settings.teams),
     )
 
 
@@ -348,13 +382,20 @@ def node(
         services.codec,
         retention_seconds=settings.retention_days * 86_400,
     )
-    shared = outbound(settings, services)
+    flows = workflows(settings, services)  # the dashboard's policy changes apply here at once
+    shared = outbound(settings, services, flows)
     from inkling.webhooks.due import DueFeed
 
     due = DueFeed()  # the announcer tells it, the live feed reads it
     teams = team_book(settings)  # the API's queue and the announcer share one
-    companions: list[Companion] = [_webhooks(services), _due(services, teams, due)]
-    companions.append(purge_daily(services.store, settings.retention_days))
+    once = _one_node_at_a_time(services, settings.lease_seconds)
+    companions: list[Companion] = [
+        once("webhooks", _webhooks(services)),
+        once("due", _due(services, teams, due)),
+        once("purge", purge_daily(services.store, settings.retention_days)),
+    ]
+    if services.store.notices.shared:  # every node's live feed hears the announcer
+        companions.append(_due_listener(services, due))
     if relay_port is not None:
         companions.append(_relay(settings, services, shared, relay_port, announce))
     if inbound_port is not None or settings.imap_url:
@@ -362,7 +403,7 @@ def node(
         if inbound_port is not None:
             companions.append(_inbound(settings, services, inbound_port, parser, announce))
         if settings.imap_url:
-            companions.append(_imap(settings, services, parser, announce))
+            companions.append(once("imap", _imap(settings, services, parser, announce)))
     client = ClientAddress(settings.trusted_proxies, keep_full=settings.store_full_ip)
     gate = access(settings, services)  # the API and the dashboard read the same sessions
     return Node(
@@ -370,13 +411,44 @@ def node(
         loader=loader,
         store=services.store,
         api=api(settings, services, shared, due, teams, gate),
-        web=dashboard(settings, services, gate, teams),
+        web=dashboard(settings, services, gate, teams, flows),
         companions=companions,
         tracker=lambda fallback: Tracker(
             services.codec, recorder.record, client, _locator(judge_with), fallback=fallback
         ),
         data_dir=services.data_dir.path,
     )
+
+
+def _one_node_at_a_time(
+    services: Services, seconds: float
+) -> Callable[[str, Companion], Companion]:
+    """What makes a companion run on one node at a time: under a lease of its name in the
+    database (inkling/leased.py), held by this process ``seconds`` at a time
+    (``lease_seconds``)."""
+    from inkling.leased import LeasedWork, node_name
+
+    holder = node_name()
+
+    def once(name: str, companion: Companion) -> Companion:
+        return LeasedWork(
+            services.store.leases, name, companion, holder=holder, seconds=seconds
+        ).start
+
+    return once
+
+
+def _due_listener(services: Services, feed: DueFeed) -> Companion:
+    """Every node's live feed hears the due recommendations the announcer (on whichever
+    node holds its lease) sends as notices."""
+    import json
+
+    from inkling.webhooks.due import DUE_CHANNEL
+
+    def start() -> Callable[[], None]:
+        return services.store.notices.listen(DUE_CHANNEL, lambda text: feed.add(json.loads(text)))
+
+    return start
 
 
 def _webhooks(services: Services) -> Companion:
@@ -396,11 +468,20 @@ def _due(services: Services, teams: TeamBook, feed: DueFeed) -> Companion:
     """Announces ``recommendation.due`` as the queue's recommendations fall due, to the
     webhooks that want it and to the live feed (webhooks/due.py)."""
     from inkling.store.webhooks import Webhooks
-    from inkling.webhooks.due import DueAnnouncer
+    from inkling.webhooks.due import DUE_CHANNEL, DueAnnouncer, notice_of
+
+    notices = services.store.notices
+
+    def tell(envelope: dict[str, Any]) -> None:
+        notices.send(DUE_CHANNEL, notice_of(envelope))
 
     def start() -> Callable[[], None]:
         announcer = DueAnnouncer(
-            services.store, Webhooks(services.store.database), teams, feed=feed
+            services.store,
+            Webhooks(services.store.database),
+            teams,
+            feed=feed,
+            tell=tell if notices.shared else None,
         )
         announcer.start()
         return announcer.stop

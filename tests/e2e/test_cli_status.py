@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -110,3 +111,24 @@ def test_the_database_error_is_shown_escaped(data_dir: Path) -> None:
     assert "\\x1b]0;owned\\x07\\x9b2J" in lines[0]
     assert not any(c in "\n".join(lines) for c in "\x1b\x07\u009b")
     assert found["database"]["error"].count("\x1b]0;owned\x07\u009b2J") == 1
+
+
+def test_the_work_one_node_at_a_time_does_and_who_holds_it(data_dir: Path) -> None:
+    server = ServerProcess(data_dir)
+    try:
+        found: dict[str, Any] = {}
+        for _ in range(100):  # the leases are taken as the server starts
+            lines, found = _status(data_dir)
+            if len(found["leases"]) == 3:
+                break
+            time.sleep(0.1)
+        assert [lease["name"] for lease in found["leases"]] == ["due", "purge", "webhooks"]
+        holders = {lease["holder"] for lease in found["leases"]}
+        assert len(holders) == 1 and all(lease["held"] for lease in found["leases"])
+        (holder,) = holders
+        assert f":{server.process.pid}:" in holder
+        assert f"webhooks: held by {holder} until " in "\n".join(lines)
+    finally:
+        assert server.terminate() in (0, -15)
+    _lines, found = _status(data_dir)
+    assert found["leases"] == []  # a clean stop gives them up at once

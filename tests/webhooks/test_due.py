@@ -65,3 +65,26 @@ def test_the_live_feed_gets_due_recommendations_while_someone_watches(
     assert envelope["type"] == "recommendation.due"
     assert (envelope["data"]["ticket"], envelope["data"]["action"]) == ("4123", "escalate")
     assert feed.since(number) == []
+
+
+def test_a_restarted_or_new_announcer_announces_nothing_twice(
+    store: Store, webhooks: Webhooks, receiver: Receiver, dispatcher: Dispatcher
+) -> None:
+    subscribe(webhooks, receiver.url, ("recommendation.due",))
+    _silent_urgent_ticket(store)
+    due = parse_time("2026-11-03T10:00:00Z", "now")
+    assert DueAnnouncer(store, webhooks, TeamBook()).announce(due) == 1
+    receiver.wait_for(1)  # delivered: the outbox row is gone, the announcement is not
+    taking_over = DueAnnouncer(store, webhooks, TeamBook())  # another node, or a restart
+    assert taking_over.announce(due + 60) == 0
+    assert len(receiver.wait_for(1)) == 1
+
+
+def test_the_feed_is_told_through_tell_for_every_node(store: Store, webhooks: Webhooks) -> None:
+    told: list[dict[str, object]] = []
+    announcer = DueAnnouncer(store, webhooks, TeamBook(), tell=told.append)
+    _silent_urgent_ticket(store)
+    # with ``tell`` some node may have watchers: the queue is read with no subscription
+    assert announcer.announce(parse_time("2026-11-03T10:00:00Z", "now")) == 1
+    ((envelope),) = told
+    assert envelope["type"] == "recommendation.due"

@@ -7,6 +7,7 @@ import ipaddress
 import logging
 import socket
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from inkling.demo import Filled
     from inkling.playbook.teams import TeamBook
     from inkling.root import Services
+    from inkling.store import Store
 
 # Each command imports what it needs inside it: `inkling --help` or a one-line command
 # should not pay for loading the database layer, the web stack and the classifier.
@@ -292,6 +294,7 @@ def status(
     chosen = settings()
     services = open_services(chosen)
     found = journal_status(services.data_dir.journal, services.store.events)
+    found["leases"] = _leases(services.store, time.time()) if found["database"]["reachable"] else []
     if as_json:
         print(dumps(found, indent=2))
         return
@@ -303,7 +306,34 @@ def status(
     )
     for line in _journal_lines(journal, database_reachable=database["reachable"]):
         print(line)
+    for lease in found["leases"]:
+        held = "held by" if lease["held"] else "last held by"
+        print(
+            f"{printable(lease['name'])}: {held} {printable(lease['holder'])} "
+            f"until {lease['until']}"
+        )
     print(f"data dir: {printable(services.data_dir.path)}")
+
+
+def _leases(store: Store, now: float) -> list[dict[str, Any]]:
+    """Who does the work one node at a time does (webhooks, due, purge, imap), and until
+    when; a lease past its time is nobody's now."""
+    from inkling.errors import StoreError
+    from inkling.times import iso
+
+    try:
+        leases = store.leases.all()
+    except StoreError:
+        return []
+    return [
+        {
+            "name": lease.name,
+            "holder": lease.holder,
+            "until": iso(lease.expires_at),
+            "held": lease.expires_at > now,
+        }
+        for lease in leases
+    ]
 
 
 def _journal_lines(journal: dict[str, Any], *, database_reachable: bool) -> list[str]:

@@ -13,8 +13,12 @@ from inkling.store.deliveries import Claim, ClaimState, Deliveries
 from inkling.store.engine import Database
 from inkling.store.events import EventLoader, Events, SegmentProgress
 from inkling.store.imports import Imports
+from inkling.store.leases import Lease, Leases
 from inkling.store.messages import SUBJECT_TICKET, Messages, Search
+from inkling.store.notices import Notices
 from inkling.store.optouts import OptOut, OptOuts
+from inkling.store.policies import Policies, SetPolicy
+from inkling.store.report_series import ReportSeries
 from inkling.store.reports import ReportRows, Reports
 from inkling.store.retention import Purged, Retention
 from inkling.store.subjects import Erased, Subjects
@@ -40,6 +44,8 @@ class Store:
         self.imports = Imports(self.database)
         #: Who asked not to be tracked (by digest; privacy/optout.py makes them).
         self.optouts = OptOuts(self.database)
+        #: Workflow policies set on the dashboard, over the settings' own.
+        self.policies = Policies(self.database)
         #: Every admin action, export and erase.
         self.audit = AuditLog(self.database)
         #: Expired events purged, their counts kept (``event_tallies``).
@@ -50,6 +56,12 @@ class Store:
         self.accounts = Accounts(self.database)
         #: What the metrics are computed from (``inkling.reports``).
         self.reports = Reports(self.database)
+        #: The same opens per UTC day (the Signals page's series).
+        self.report_series = ReportSeries(self.database)
+        #: Who does the work one node at a time does (``inkling/leased.py``).
+        self.leases = Leases(self.database)
+        #: Notices between nodes (PostgreSQL's LISTEN/NOTIFY): the live feed's fan-out.
+        self.notices = Notices(self.database)
 
     @property
     def url(self) -> str:
@@ -72,15 +84,20 @@ __all__ = [
     "EventLoader",
     "Events",
     "LastHit",
+    "Lease",
+    "Leases",
     "Messages",
+    "Notices",
     "OptOut",
     "OptOuts",
+    "Policies",
     "Purged",
     "ReportRows",
     "Reports",
     "Retention",
     "Search",
     "SegmentProgress",
+    "SetPolicy",
     "Signal",
     "Store",
     "Subjects",

@@ -13,6 +13,7 @@ key is :class:`StoreConflict`; anything else (a bug, a schema out of step) is
 
 from __future__ import annotations
 
+import fcntl
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,8 +27,11 @@ from inkling.errors import StoreConflict, StoreError, StoreUnavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: The newest migration: a database at this revision needs no Alembic at all.
-HEAD_REVISION = "0010"
+HEAD_REVISION = "0012"
 CONNECT_TIMEOUT_SECONDS = 5
+#: The advisory lock nodes take to migrate a PostgreSQL database (any constant key that
+#: nothing else uses: "inkling" in ASCII, as a 64-bit integer).
+MIGRATION_LOCK = {"key": int.from_bytes(b"inkling", "big")}
 
 # SQLite result codes (``sqlite3.Error.sqlite_errorname``) that mean "not now" rather than
 # "wrong": another writer holds the lock, the disk is full or failing, the file is gone.
@@ -60,6 +64,9 @@ class Database:
             raise StoreError(f"cannot use the database {redact(url)}: {first_line(exc)}") from exc
         self._schema_ready = False
         self._schema_lock = threading.Lock()
+        #: Whether this process ran the migrations (False: none were needed, or another
+        #: process ran them while this one waited for the lock).
+        self.migrated = False
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
@@ -103,15 +110,25 @@ class Database:
             self._schema_ready = True
 
     def migrate(self) -> None:
-        """Run Alembic's migrations up to the newest revision."""
+        """Run Alembic's migrations up to the newest revision, one process at a time.
+
+        Nodes that start together after an upgrade must not race each other through the
+        same migrations: on PostgreSQL the migrations run in one transaction holding an
+        advisory lock (``MIGRATION_LOCK``), on SQLite under an exclusive lock on a file
+        beside the database. Whoever waited finds the schema current and does nothing."""
         from alembic import command  # here: loading Alembic costs a command 0.3 s
         from alembic.config import Config
 
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
-        with self.translated(), self.engine.begin() as connection:
+        with self.translated(), self._file_lock(), self.engine.begin() as connection:
+            if self.dialect == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), MIGRATION_LOCK)
+            if _revision_on(connection, self.dialect) == HEAD_REVISION:
+                return  # another process migrated while this one waited
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+            self.migrated = True
 
     def ping(self) -> None:
         """Raise StoreUnavailable unless the database answers now."""
@@ -136,6 +153,21 @@ class Database:
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
 
+    @contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        """An exclusive lock on ``<database>.migrate.lock`` for a SQLite file (nothing
+        for PostgreSQL or an in-memory database), released when the block ends."""
+        path = self.url.split("///", 1)[-1] if self.dialect == "sqlite" else ""
+        if not path or path == ":memory:":
+            yield
+            return
+        with open(f"{path}.migrate.lock", "a+b") as lock:  # noqa: PTH123
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+
     def _revision(self) -> str | None:
         with self.engine.connect() as connection:
             try:
@@ -146,6 +178,22 @@ class Database:
                     raise
                 return None  # no table yet: a new database
         return str(found) if found is not None else None
+
+
+def _revision_on(connection: Connection, dialect: str) -> str | None:
+    """The schema's revision, read inside the migration's transaction (None: a new
+    database). On PostgreSQL the table is looked up first: a failed read would abort the
+    transaction that holds the lock."""
+    if dialect == "postgresql":
+        exists = connection.execute(text("SELECT to_regclass('alembic_version')")).scalar()
+        if exists is None:
+            return None
+    elif not connection.execute(
+        text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'")
+    ).first():
+        return None
+    found = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return str(found) if found is not None else None
 
 
 def translate(exc: BaseException, url: str) -> StoreError | None:

@@ -327,3 +327,24 @@ api_keys = Table(
     Column("created_at", Float, nullable=False),
     Column("last_used_at", Float),
 )
+
+# Leases of the work one node at a time does (store/leases.py): the holder (a node's
+# "host:pid:random") and when the lease runs out unless renewed, in epoch seconds.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", Text, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+# Announcements made once across every node and restart (``recommendation.due``, by the id
+# ``webhooks/due.py`` gives it): the id is taken here in the same transaction that queues
+# its deliveries, so a node taking over the announcer never announces it again.
+announcements = Table(
+    "announcements",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("type", String(40), nullable=False),
+    Column("announced_at", Float, nullable=False),
+)

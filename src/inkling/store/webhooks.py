@@ -34,6 +34,7 @@ from inkling.model import Event, EventKind
 from inkling.store.engine import Database
 from inkling.store.schema import (
     SIGNALS_WHERE,
+    announcements,
     events,
     links,
     messages,
@@ -41,6 +42,10 @@ from inkling.store.schema import (
     webhook_subscriptions,
 )
 from inkling.times import iso
+
+#: How long an announcement's id is remembered (a recommendation due longer than this
+#: without anyone acting on it is announced again).
+ANNOUNCEMENTS_KEPT = 30 * 86_400.0
 
 #: Every type a subscription listens to when it names ``*``.
 ALL_TYPES = "*"
@@ -205,6 +210,38 @@ class Webhooks:
             if rows:
                 connection.execute(_insert_ignoring(self._db.dialect), rows)
         return len(rows)
+
+    def publish_once(
+        self, event_type: str, event_id: str, payload: dict[str, Any], now: float
+    ) -> bool:
+        """Publish as :meth:`publish` does, but only the first time ``event_id`` is
+        announced by any node (``announcements``); whether this was the first time."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect = postgresql if self._db.dialect == "postgresql" else sqlite
+        taken = (
+            dialect.insert(announcements)
+            .values(id=event_id, type=event_type, announced_at=now)
+            .on_conflict_do_nothing(index_elements=["id"])
+            .returning(announcements.c.id)
+        )
+        envelope = {"type": event_type, "timestamp": iso(now), "data": payload}
+        body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
+        with self._db.begin() as connection:
+            if connection.execute(taken).first() is None:
+                return False  # announced before, by this node or another
+            wanted = [s for s in _read_subscriptions(connection) if s.wants(event_type)]
+            rows = [_outbox_row(s.id, event_id, event_type, now, body) for s in wanted]
+            if rows:
+                connection.execute(_insert_ignoring(self._db.dialect), rows)
+        return True
+
+    def forget_announcements(self, now: float) -> int:
+        """Forget the announcements made more than ``ANNOUNCEMENTS_KEPT`` seconds before
+        ``now``; how many."""
+        old = announcements.c.announced_at < now - ANNOUNCEMENTS_KEPT
+        with self._db.begin() as connection:
+            return int(connection.execute(delete(announcements).where(old)).rowcount)
 
     def heads(self) -> list[tuple[Subscription, float | None]]:
         """Every subscription with the ``due_at`` of its oldest pending row (None: nothing
