@@ -236,13 +236,15 @@ class Population:
 
     def _address(self, about: Region, domain: str, *, numbered: bool) -> str:
         """A free address: first.last at a company (first.last2 once those are taken),
-        numbered at home, as mail providers make people choose."""
+        numbered at home, as mail providers make people choose (with a longer number once
+        the short ones are taken: a larger desk's history meets more people)."""
         rng = self._rng
         for attempt in range(10_000):
             first = rng.choice(about.first).replace(" ", "")
             local = f"{first}.{rng.choice(about.last)}"
             if numbered:
-                local = f"{local}{rng.randrange(10, 99)}"
+                number = rng.randrange(10, 99) if attempt < 20 else rng.randrange(100, 10_000)
+                local = f"{local}{number}"
             elif attempt >= 20:
                 local = f"{local}{attempt // 20 + 1}"
             address = f"{local}@{domain}"

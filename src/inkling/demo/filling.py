@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from inkling.demo.company import LEAD, TEAMS
-from inkling.demo.month import draw_month
+from inkling.demo.month import DAYS, draw_month
 from inkling.demo.stories import Story, write_stories
 from inkling.errors import InklingError
 from inkling.playbook.calendar import BusinessCalendar
@@ -89,9 +89,14 @@ def fill(
     now: float | None = None,
     seed: int = SEED,
     progress: Progress | None = None,
+    tickets: int = TICKETS,
+    replies: int = REPLIES,
+    days: int = DAYS,
 ) -> Filled:
     """Fill an empty ``store`` with the month before ``now`` (default: now); ``teams``
-    holds the demo's teams, whose clocks the agents work on."""
+    holds the demo's teams, whose clocks the agents work on. ``tickets``, ``replies`` and
+    ``days`` make a larger desk's history (``bench/dashboard.py``: 100,000 tickets over
+    six months), the hand-written stories among them."""
     when = time.time() if now is None else now
 
     def clocks(name: str) -> BusinessCalendar:
@@ -102,13 +107,15 @@ def fill(
         clocks,
         when,
         seed=seed,
-        tickets=TICKETS - len(stories),
-        replies=REPLIES - sum(s.replies for s in stories),
+        tickets=tickets - len(stories),
+        replies=replies - sum(s.replies for s in stories),
+        days=days,
+        taken=frozenset(str(s.ticket["id"]) for s in stories),
     )
-    tickets = [parse_ticket(t) for t in month.tickets + [s.ticket for s in stories]]
+    parsed = [parse_ticket(t) for t in month.tickets + [s.ticket for s in stories]]
     found = month.lines + [line for s in stories for line in s.lines]
     items = [(number, converted("inkling", line)) for number, line in enumerate(found, 1)]
-    total, done = len(tickets) + len(items), 0
+    total, done = len(parsed) + len(items), 0
 
     def advance(count: int) -> None:
         nonlocal done
@@ -116,9 +123,9 @@ def fill(
         if progress is not None:
             progress(done, total)
 
-    for start in range(0, len(tickets), TICKET_BATCH):
-        store.tickets.upsert_all(tickets[start : start + TICKET_BATCH])
-        advance(len(tickets[start : start + TICKET_BATCH]))
+    for start in range(0, len(parsed), TICKET_BATCH):
+        store.tickets.upsert_all(parsed[start : start + TICKET_BATCH])
+        advance(len(parsed[start : start + TICKET_BATCH]))
     result = importer.run(items, advance)
     if result.bad:
         first = result.bad[0]
@@ -128,8 +135,8 @@ def fill(
     return Filled(
         teams=len(TEAMS),
         agents=sum(len(t.agents) for t in TEAMS),
-        tickets=len(tickets),
-        open_tickets=sum(t.is_open for t in tickets),
+        tickets=len(parsed),
+        open_tickets=sum(t.is_open for t in parsed),
         replies=month.replies + sum(s.replies for s in stories),
         events=result.imported - sends,
         lead=LEAD,

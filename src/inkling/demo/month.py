@@ -1,15 +1,18 @@
 """A month of Acme's support, drawn ticket by ticket in the order they arrive.
 
-Tickets arrive over the 30 days before ``now``, mostly in their team's working hours and
-on weekdays; each is a newcomer's, or a follow-up of a customer who came back after an
-earlier ticket was solved. Every ticket is played out (``conversation.play``) on its team's
-own business-hours clock. Last, the month is settled to exactly the number of replies
-asked for: a few tickets solved long ago take one reply more or fewer.
+Tickets arrive over the 30 days before ``now`` (``days``: a longer history, as the
+dashboard's benchmark draws 100,000 tickets over six months), mostly in their team's
+working hours and on weekdays; each is a newcomer's, or a follow-up of a customer who
+came back after an earlier ticket was solved. Every ticket is played out
+(``conversation.play``) on its team's own business-hours clock. Last, the month is settled
+to exactly the number of replies asked for: a few tickets solved long ago take one reply
+more or fewer.
 """
 
 from __future__ import annotations
 
 import heapq
+import itertools
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -62,16 +65,22 @@ def draw_month(
     seed: int,
     tickets: int,
     replies: int,
+    days: int = DAYS,
+    taken: frozenset[str] = frozenset(),
 ) -> Month:
-    """``tickets`` tickets over the month before ``now`` holding exactly ``replies`` replies;
-    ``clocks(team)`` is each team's business-hours clock."""
+    """``tickets`` tickets over the ``days`` before ``now`` holding exactly ``replies``
+    replies, numbered from ``FIRST_TICKET`` past the numbers ``taken`` (the stories'; a
+    larger desk's numbers reach them); ``clocks(team)`` is each team's business-hours
+    clock."""
     rng = random.Random(seed)
     people = Population(rng)
-    slots = sorted(((_arrival(team, now, rng), team) for team in _teams(rng, tickets)), key=_first)
+    arrivals = ((_arrival(team, now, days, rng), team) for team in _teams(rng, tickets))
+    slots = sorted(arrivals, key=_first)
     told: list[Told] = []
     returning: list[tuple[float, int]] = []  # (when, index of the earlier ticket)
+    numbers = (str(n) for n in itertools.count(FIRST_TICKET) if str(n) not in taken)
     for index, (created, team) in enumerate(slots):
-        plan = _plan(index, created, team, told, returning, people, rng, seed)
+        plan = _plan(next(numbers), created, team, told, returning, people, rng, seed)
         told.append(play(plan, clocks(plan.team.name), now))
         if told[-1].follow_up is not None:
             heapq.heappush(returning, (told[-1].follow_up, index))
@@ -87,12 +96,12 @@ def _teams(rng: random.Random, count: int) -> list[Team]:
     return rng.choices(TEAMS, [team.share for team in TEAMS], k=count)
 
 
-def _arrival(team: Team, now: float, rng: random.Random) -> float:
-    """When a ticket to ``team`` comes in: any time in the month, most likely when its
-    customers are at work."""
+def _arrival(team: Team, now: float, days: int, rng: random.Random) -> float:
+    """When a ticket to ``team`` comes in: any time in the ``days`` before ``now``, most
+    likely when its customers are at work."""
     zone = ZoneInfo(team.timezone)
     while True:
-        ts = rng.uniform(now - DAYS * DAY, now - 20 * MINUTE)
+        ts = rng.uniform(now - days * DAY, now - 20 * MINUTE)
         local = datetime.fromtimestamp(ts, UTC).astimezone(zone)
         weight = HOURLY[local.hour] * (WEEKEND if local.weekday() >= 5 else 1.0)
         if rng.random() < weight:
@@ -100,7 +109,7 @@ def _arrival(team: Team, now: float, rng: random.Random) -> float:
 
 
 def _plan(
-    index: int,
+    ticket: str,
     created: float,
     team: Team,
     told: list[Told],
@@ -123,7 +132,7 @@ def _plan(
         topic = rng.choices(topics, [t.weight for t in topics])[0]
     cc = people.colleague(customer) if customer.company and rng.random() < COPIED else None
     return Plan(
-        ticket=str(FIRST_TICKET + index),
+        ticket=ticket,
         team=team,
         topic=topic,
         customer=customer,

@@ -267,12 +267,16 @@ _NAMED_SENT_OF = (
     "SELECT n.ticket, m.sent_at, m.message_id FROM ticket_messages n CROSS JOIN messages m "
     "WHERE m.message_id = n.message_id AND m.sent_at <= {mark} AND n.ticket {among}"
 )
-# The customers' replies by then, on the messages of open tickets (or of some tickets):
-# read through ix_events_replies, which holds replies only (few beside the hits).
+# The customers' replies by then, on the messages of open tickets (or of some tickets).
+# Driven from the open tickets (CROSS JOIN fixes the order), their messages, then one
+# step into ix_events_report (message, kind, ...) per message: every reply ever received
+# is many more than the open tickets' (a desk's six months: 212,000 against 8,000; read
+# reply by reply, 2.5 s instead of 60 ms). ``+ 0`` keeps SQLite from reading each
+# message's events by (message, ts) instead.
 _OPEN_REPLIES = (
-    "SELECT m.ticket, e.message, e.ts FROM events e "
-    "JOIN messages m ON m.id = e.message JOIN tickets t ON t.id = m.ticket "
-    "WHERE e.kind = 'reply' AND e.ts <= {mark} AND " + _STILL_OPEN
+    "SELECT m.ticket, e.message, e.ts FROM tickets t CROSS JOIN messages m "
+    "CROSS JOIN events e WHERE m.ticket = t.id AND e.message = m.id AND e.kind = 'reply' "
+    "AND e.ts + 0 <= {mark} AND " + _STILL_OPEN
 )
 _REPLIES_OF = (
     "SELECT m.ticket, e.message, e.ts FROM events e JOIN messages m ON m.id = e.message "
