@@ -159,6 +159,22 @@ def test_forwarded_for_is_believed_only_from_trusted_proxies(
     assert "x-forwarded-for" not in untrusted.evidence
 
 
+def test_every_forwarded_for_line_is_read_not_only_the_clients_first(
+    store: Store, codec: TokenCodec, tmp_path: Path
+) -> None:
+    message = new_message_id()
+    token = codec.open_token(message, SENT)
+    # the client forges a line; the trusted proxy adds its own line rather than appending
+    lines = [("X-Forwarded-For", "192.0.2.66"), ("X-Forwarded-For", "198.51.100.23")]
+
+    async def scenario(http: httpx.AsyncClient) -> None:
+        await http.get(f"/t/o/{token}.gif", headers=lines)
+
+    run_tracker(store, codec, tmp_path, scenario, ClientAddress(["203.0.113.0/24"]))
+    (hit,) = store.events.for_message(message)
+    assert hit.ip == "198.51.100.0"
+
+
 def test_full_ip_is_kept_only_when_configured(
     store: Store, codec: TokenCodec, tmp_path: Path
 ) -> None:

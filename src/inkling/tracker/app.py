@@ -250,7 +250,9 @@ class Tracker:
         client = scope.get("client")
         peer = client[0] if client else None
         if self._proxied:
-            forwarded = next((v.decode("latin-1") for n, v in raw if n == _FORWARDED), None)
+            # every X-Forwarded-For line, in order, as one list (RFC 9110 5.3): a proxy
+            # that adds a line of its own must not leave the client's first line to be read
+            forwarded = ", ".join(v.decode("latin-1") for n, v in raw if n == _FORWARDED) or None
             ip = self._client.address(peer, forwarded)
             if forwarded is not None and self._client.trusts(peer):
                 headers.append((_FORWARDED, self._client.for_storage(forwarded).encode()))
