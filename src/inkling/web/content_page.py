@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 import altair as alt
 
-from inkling.reports import THRESHOLDS, Report, Thresholds, build_report
+from inkling.reports import THRESHOLDS, Report, Thresholds
 from inkling.reports.content import LinkFigures, SubjectFigures
 from inkling.reports.flags import DID_NOT_HELP, NOT_OPENED, OPENED_NOT_CLICKED
 from inkling.web.charts import HEIGHT, PERSON, TEXT, WIDTH, Chart, Table, chart
-from inkling.web.report_choice import ReportChoice
+from inkling.web.report_choice import ReportChoice, chosen_report
 from inkling.web.sources import Sources
 
 #: Rows shown per table at most (most sent first): past that, a team or a shorter period.
@@ -124,13 +124,7 @@ class ContentPage:
 
 def content_page(sources: Sources, choice: ReportChoice) -> ContentPage:
     """The page over the tickets solved in the chosen period (and team)."""
-    report = build_report(
-        sources.store,
-        sources.teams,
-        choice.period,
-        team=choice.team,
-        help_center=sources.help_center,
-    )
+    report = chosen_report(sources, choice)
     help_center = tuple(p for p in sources.help_center if p)
     lines = [link_line(link, help_center) for link in report.content]
     pages = [line for line in lines if line.kind != "file"]

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import altair as alt
 
-from inkling.reports import Report, build_report
+from inkling.reports import Report
 from inkling.reports.facts import Engagement
 from inkling.reports.outcomes import Outcomes
 from inkling.web.charts import HEIGHT, MACHINE, PERSON, TEXT, WIDTH, Chart, Table, chart
-from inkling.web.report_choice import ReportChoice
+from inkling.web.report_choice import ReportChoice, chosen_report
 from inkling.web.sources import Sources
 
 #: The groups of the split, in the order the page shows them, with their colours.
@@ -148,13 +148,7 @@ class OutcomesPage:
 
 def outcomes_page(sources: Sources, choice: ReportChoice) -> OutcomesPage:
     """The outcome figures over the tickets solved in the chosen period (and team)."""
-    report = build_report(
-        sources.store,
-        sources.teams,
-        choice.period,
-        team=choice.team,
-        help_center=sources.help_center,
-    )
+    report = chosen_report(sources, choice)
     helped = bool(sources.help_center)
     groups = [
         Group(e.value, GROUP_NAMES[e], GROUP_MEANINGS[e], report.by_engagement[e].tickets_solved)

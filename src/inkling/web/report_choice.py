@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass
 
 from inkling.errors import InklingError
-from inkling.reports import Period, period
+from inkling.reports import Period, Report, build_report, period
 from inkling.times import iso
+from inkling.web.sources import Sources
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 #: A team name or date longer than this is neither.
@@ -32,6 +33,18 @@ class ReportChoice:
         """The query string that shows the same choice on another report page."""
         chosen = {"since": self.since_text, "until": self.until_text}
         return {**chosen, "team": self.team} if self.team else chosen
+
+
+def chosen_report(sources: Sources, choice: ReportChoice) -> Report:
+    """The report over the tickets solved in the chosen period (and team), as every
+    report page reads it."""
+    return build_report(
+        sources.store,
+        sources.teams,
+        choice.period,
+        team=choice.team,
+        help_center=sources.help_center,
+    )
 
 
 def report_choice(values: dict[str, str], *, now: float) -> ReportChoice:
