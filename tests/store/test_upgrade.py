@@ -127,10 +127,10 @@ def _wait_until_both_wait(url: str, nodes: list[subprocess.Popen[str]]) -> None:
     running well after their start): neither may go on while it is held."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        assert all(node.poll() is None for node in nodes), "a node went on without the lock"
+        _assert_still_waiting(nodes)
         if url.startswith("sqlite"):
             time.sleep(3.0)
-            assert all(node.poll() is None for node in nodes), "a node went on without the lock"
+            _assert_still_waiting(nodes)
             return
         plain = url.replace("postgresql+psycopg://", "postgresql://", 1)
         with psycopg.connect(plain, autocommit=True) as watcher:
@@ -141,3 +141,15 @@ def _wait_until_both_wait(url: str, nodes: list[subprocess.Popen[str]]) -> None:
             return
         time.sleep(0.1)
     raise AssertionError("the nodes never both waited for the migration lock")
+
+
+def _assert_still_waiting(nodes: list[subprocess.Popen[str]]) -> None:
+    """Fail, with what the node said, if a node has ended while the lock is held."""
+    for node in nodes:
+        if node.poll() is not None:
+            _out, err = node.communicate()
+            for other in nodes:
+                if other.poll() is None:
+                    other.kill()
+                other.communicate()
+            raise AssertionError(f"a node went on without the lock (exit {node.returncode}): {err}")

@@ -14,7 +14,9 @@ key is :class:`StoreConflict`; anything else (a bug, a schema out of step) is
 from __future__ import annotations
 
 import fcntl
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +31,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 #: The newest migration: a database at this revision needs no Alembic at all.
 HEAD_REVISION = "0012"
 CONNECT_TIMEOUT_SECONDS = 5
+#: How long a SQLite write waits for another writer's lock before giving up.
+SQLITE_BUSY_SECONDS = 30
 #: The advisory lock nodes take to migrate a PostgreSQL database (any constant key that
 #: nothing else uses: "inkling" in ASCII, as a 64-bit integer).
 MIGRATION_LOCK = {"key": int.from_bytes(b"inkling", "big")}
@@ -251,7 +255,7 @@ _PEP_249 = (
 
 def _create_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(
@@ -261,13 +265,28 @@ def _create_engine(url: str) -> Engine:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    _into_wal(cursor)
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA foreign_keys=ON")
     # 64 MiB of page cache (the default is 2): the loader inserts into an index on
     # (message, time), whose pages it touches all over
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
+
+
+def _into_wal(cursor: Any) -> None:
+    """Switch the file to write-ahead logging. SQLite answers "database is locked" at once,
+    without waiting out the busy timeout, when two processes open a file still in its
+    rollback-journal mode together; the switch is retried for the timeout's length."""
+    deadline = time.monotonic() + SQLITE_BUSY_SECONDS
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def redact(url: str) -> str:
