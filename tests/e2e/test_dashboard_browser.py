@@ -21,13 +21,17 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Dialog, Page
 
+from inkling.api.keys import make_key
 from inkling.routes import PIXEL_PREFIX
 from inkling.store import Store
 from inkling.tokens import TokenCodec
 from tests.e2e.browser import CHROMIUM, LocalWeb, chromium_context
 from tests.e2e.server import ServerProcess
+from tests.reports.stories import HELP
+from tests.web.test_content_page import seed as seed_content
 from tests.web.test_dashboard import OUTLOOK, XSS, seed
 from tests.web.test_login import PASSWORDS, RIGHT
+from tests.web.test_report_pages import seed as seed_outcomes
 
 pytestmark = pytest.mark.slow
 
@@ -389,3 +393,134 @@ def test_payloads_from_outside_stay_text_on_every_page(
     page.goto(base + odd_href)
     assert page.locator("h1").inner_text().startswith("#9\"><svg onload=alert('xss')>")
     assert seen.dialogs == [] and seen.errors == []
+
+
+# The reports and Settings, on a second server: November's hand-built tickets (the
+# Content and the Outcomes pages' stories), a help center, and a workflow in inkling.toml.
+REPORT_PAGES = (
+    ("Content", "content", "Help articles"),
+    ("Outcomes", "outcomes", "First contact resolution"),
+    ("Signals", "signals", "Opens"),
+)
+
+
+@dataclass
+class Reporting:
+    served: Served
+    key: str
+
+
+@pytest.fixture(scope="module")
+def reporting(tmp_path_factory: pytest.TempPathFactory, served: Served) -> Iterator[Reporting]:
+    root = tmp_path_factory.mktemp("reporting")
+    data_dir = root / "data"
+    data_dir.mkdir()
+    config = root / "inkling.toml"
+    config.write_text(
+        f'[reports]\nhelp_center = ["{HELP}"]\n\n[workflows.billing]\ntracking = "clicks"\n'
+    )
+    server = ServerProcess(data_dir, env={"INKLING_CONFIG": str(config)})
+    server.wait_loaded()
+    store = Store(f"sqlite:///{data_dir / 'inkling.db'}")
+    store.accounts.add_user("sam@help.example", "lead", (), PASSWORDS.hash(RIGHT))
+    store.accounts.add_user("ada@help.example", "admin", (), PASSWORDS.hash(RIGHT))
+    seed_content(store)
+    seed_outcomes(store)
+    made = make_key(store.accounts, "helpdesk", ("messages:send",))
+    assert made is not None
+    try:
+        yield Reporting(Served(server, store, served.shots), made.secret)
+    finally:
+        store.close()
+        server.stop()
+
+
+def test_each_report_opens_from_the_menu_with_its_chart_and_its_table(
+    context: BrowserContext, reporting: Reporting
+) -> None:
+    served = reporting.served
+    other = context.browser
+    assert other is not None
+    lead = other.new_context(ignore_https_errors=True)
+    try:
+        page, seen = _sign_in(lead, served, "sam@help.example")
+        for name, path, table_heading in REPORT_PAGES:
+            page.get_by_role("navigation").get_by_role("link", name=name, exact=True).click()
+            page.wait_for_url(re.compile(f"/{path}$"))
+            page.get_by_label("From", exact=True).fill("2026-11-01")
+            page.get_by_label("to", exact=True).fill("2026-11-30")
+            page.get_by_role("button", name="Show").click()
+            page.wait_for_url(re.compile(f"/{path}\\?since=2026-11-01&until=2026-11-30&team=$"))
+            assert page.locator("h1").inner_text() == name
+            chart = page.locator("figure.chart-figure svg[role='img']").first
+            assert chart.is_visible(), path
+            assert (chart.get_attribute("aria-label") or "").strip(), path
+            assert chart.locator(".mark-rect path, .mark-rect rect, path").count() > 0, path
+            alternative = page.locator("figure.chart-figure details").first
+            alternative.locator("summary").click()
+            assert alternative.locator("tbody tr").count() > 0, path
+            assert table_heading in (page.locator("main").text_content() or ""), path
+            # every picture on the page is a chart: nothing from outside became an element
+            assert page.locator("svg").count() == page.locator("figure.chart-figure svg").count()
+            assert page.locator("img, iframe, script:not([src])").count() == 0, path
+            _one_h1_and_every_control_labelled(page)
+            _text_contrast_is_aa(page)
+            _shoot(page, served, path)
+        page.goto(f"{served.server.url}/content?since=2026-11-01&until=2026-11-30")
+        sso = page.locator("table.content-lines tr", has_text="configure-sso").first
+        assert "opened, not clicked" in sso.locator(".c-flags").inner_text().lower()
+        links = page.locator("section[aria-labelledby='links-title']")
+        links.locator("thead a", has_text="Click-through").click()  # a heading sorts
+        page.wait_for_url(re.compile(r"sort=click_through#links-title$"))
+        sorted_by = links.locator("thead th[aria-sort='descending']")
+        assert sorted_by.inner_text().startswith("Click-through")
+        first = links.locator("tbody tr").first.locator("th").inner_text()
+        assert "reset-password" in first  # every click followed an open; SSO's none did
+        assert seen.dialogs == [] and seen.errors == []
+    finally:
+        lead.close()
+
+
+def test_an_admin_changes_a_policy_and_the_next_message_follows_it(
+    context: BrowserContext, reporting: Reporting
+) -> None:
+    served = reporting.served
+    assert _send_billing(reporting) is True  # inkling.toml's "clicks": links are tracked
+    other = context.browser
+    assert other is not None
+    admin = other.new_context(ignore_https_errors=True)
+    try:
+        page, seen = _sign_in(admin, served, "ada@help.example")
+        page.get_by_role("navigation").get_by_role("link", name="Settings").click()
+        page.wait_for_url(re.compile("/settings$"))
+        row = page.locator("tr", has=page.get_by_role("button", name="Save the policy of billing"))
+        row.get_by_label("Tracking").select_option("none")
+        row.get_by_role("button", name="Save the policy of billing").click()
+        page.wait_for_url(re.compile(r"/settings\?done=policy-set&workflow=billing"))
+        status = page.get_by_role("status").first
+        assert "the next message of billing follows this policy" in status.inner_text()
+        _one_h1_and_every_control_labelled(page)
+        _text_contrast_is_aa(page)
+        _shoot(page, served, "settings")
+        assert _send_billing(reporting) is False  # the page's "none", at once
+        assert seen.dialogs == [] and seen.errors == []
+    finally:
+        admin.close()
+
+
+def _send_billing(reporting: Reporting) -> bool:
+    """Send a billing reply through the server's API: whether its link came back tracked."""
+    server = reporting.served.server
+    answer = httpx.post(
+        f"{server.url}/api/v1/messages",
+        headers={"Authorization": f"Bearer {reporting.key}"},
+        json={
+            "to": "ann@customer.example",
+            "from": "Acme Support <support@acme.example>",
+            "subject": "Your refund",
+            "html": '<p>See <a href="https://help.example.com/refunds">the article</a></p>',
+            "workflow": "billing",
+        },
+    )
+    assert answer.status_code == 201, answer.text
+    return f"{server.url}/t/c/" in answer.text

@@ -342,3 +342,35 @@ def test_sentences_and_names_in_each_case(store: Store) -> None:
         "GZ",
         "",
     )
+
+
+def _first_cells(html: str, title_id: str) -> list[str]:
+    """The first cell of each row of a section's table, in the order shown."""
+    rows = re.findall(r'<th scope="row" class="c-what">(.*?)</th>', _section(html, title_id), re.S)
+    return [_text(row).split(" help article")[0] for row in rows]
+
+
+def test_a_heading_sorts_its_table_and_keeps_the_period(board: Board) -> None:
+    most_sent = _first_cells(board.content(), "links-title")
+    assert most_sent[:2] == [SSO, RESET]  # 10 sent, then 3
+    by_click_through = board.content(**NOVEMBER, sort="click_through")
+    links = _first_cells(by_click_through, "links-title")
+    assert links.index(RESET) < links.index(SSO)  # 3 of 3 clicked, against 0 of 8
+    rows = re.findall(
+        r"<tr>\s*<th scope=\"row\".*?</tr>", _section(by_click_through, "links-title"), re.S
+    )
+    rates = [float(_cells(row)["Click-through"].rstrip(" %")) for row in rows]
+    assert rates == sorted(rates, reverse=True)
+    subjects = _first_cells(by_click_through, "subjects-title")
+    assert subjects.index("Your password") < subjects.index("Your SSO")
+    heading = re.search(r'<th scope="col"[^>]*aria-sort="descending"[^>]*>(.*?)</th>',
+                        _section(by_click_through, "links-title"), re.S)  # fmt: skip
+    assert heading is not None and _text(heading.group(1)) == "Click-through ▼"
+    assert 'href="?since=2026-11-01&amp;until=2026-11-30&amp;sort=opens#links-title"' in (
+        by_click_through
+    )
+    # the period form keeps the order when another period is chosen
+    assert '<input type="hidden" name="sort" value="click_through">' in by_click_through
+    by_name = _first_cells(board.content(**NOVEMBER, sort="name"), "subjects-title")
+    assert by_name == sorted(by_name, key=str.casefold)
+    assert _first_cells(board.content(**NOVEMBER, sort="nonsense"), "links-title") == most_sent

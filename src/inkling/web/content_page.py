@@ -22,6 +22,7 @@ from inkling.reports import THRESHOLDS, Report, Thresholds
 from inkling.reports.content import LinkFigures, SubjectFigures
 from inkling.reports.flags import DID_NOT_HELP, NOT_OPENED, OPENED_NOT_CLICKED
 from inkling.web.charts import HEIGHT, PERSON, TEXT, WIDTH, Chart, Table, chart
+from inkling.web.content_sort import chosen_sort, sorted_links, sorted_subjects
 from inkling.web.report_choice import ReportChoice, chosen_report
 from inkling.web.sources import Sources
 
@@ -120,26 +121,35 @@ class ContentPage:
     chart: Chart | None
     meanings: list[Meaning]
     help_center: bool  # whether help articles are recognised at all
+    sort: str  # the column the tables are in the order of (content_sort.COLUMNS)
 
 
 def content_page(sources: Sources, choice: ReportChoice) -> ContentPage:
     """The page over the tickets solved in the chosen period (and team)."""
     report = chosen_report(sources, choice)
     help_center = tuple(p for p in sources.help_center if p)
-    lines = [link_line(link, help_center) for link in report.content]
-    pages = [line for line in lines if line.kind != "file"]
-    files = [line for line in lines if line.kind == "file"]
-    subjects = [subject_line(subject) for subject in report.subjects]
+    sort = chosen_sort(choice.sort)
+    pages = [f for f in report.content if not f.download]
+    files = [f for f in report.content if f.download]
+    subjects = report.subjects
+
+    def links(shown: Sequence[LinkFigures]) -> Rows:
+        lines = [link_line(f, help_center) for f in sorted_links(shown[:MAX_ROWS], sort)]
+        return Rows(lines, len(shown))
+
     return ContentPage(
         choice=choice,
         answer=answer(report, help_center),
         tickets=report.outcomes.tickets_solved,
-        links=Rows(pages[:MAX_ROWS], len(pages)),
-        downloads=Rows(files[:MAX_ROWS], len(files)),
-        subjects=Rows(subjects[:MAX_ROWS], len(subjects)),
-        chart=_chart([f for f in report.content if not f.download][:CHART_LINKS], help_center),
+        links=links(pages),
+        downloads=links(files),
+        subjects=Rows(
+            [subject_line(f) for f in sorted_subjects(subjects[:MAX_ROWS], sort)], len(subjects)
+        ),
+        chart=_chart(pages[:CHART_LINKS], help_center),
         meanings=meanings(),
         help_center=bool(help_center),
+        sort=sort,
     )
 
 

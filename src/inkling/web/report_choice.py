@@ -27,6 +27,8 @@ class ReportChoice:
     since_text: str  # what the form shows back (the date the reader chose, or the default)
     until_text: str
     problem: str | None = None  # one line saying why the reader's choice was not taken
+    #: The column a page's tables are sorted by, as the reader asked (the page checks it).
+    sort: str | None = None
 
     @property
     def query(self) -> dict[str, str]:
@@ -64,6 +66,7 @@ def report_choice(values: dict[str, str], *, now: float) -> ReportChoice:
         since or iso(covered.since)[:10],
         until or iso(covered.until)[:10],
         problem,
+        _value(values, "sort"),
     )
 
 
