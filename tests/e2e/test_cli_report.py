@@ -8,6 +8,7 @@ import io
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,6 +68,9 @@ def test_the_three_formats_say_the_same(month: Path) -> None:
     assert figures[("outcomes", "all", "ttr_business_hours_p90")] == "7.6"
     assert figures[("content", ARTICLE, "human_clicks")] == "1"
     assert figures[("content", ARTICLE, "download")] == "false"
+    raw = {key: value for key, value in figures.items() if key[2].startswith("raw_")}
+    assert raw[("content", ARTICLE, "raw_clicks")] == str(_link(report, ARTICLE)["raw_clicks"])
+    assert {key[0] for key in raw} == {"content", "subjects"}
     assert figures[("signals", "person", "opens")] == "1"
     # a subject a spreadsheet would run as a formula, with a terminal escape in it
     hostile = next(n for s, n, m in figures if s == "subjects" and "HYPERLINK" in n)
@@ -77,6 +81,7 @@ def test_the_three_formats_say_the_same(month: Path) -> None:
     text = table.stdout.decode()
     assert "Tickets solved 2026-11-01 00:00 to 2026-12-01 00:00 UTC" in text
     assert "50.0%" in text and ARTICLE in text and "Your refund" in text
+    assert "the raw figure beside each counts machines too" in text
     assert "\x1b[31m" not in text and "\\x1b[31m<b>red</b>" in text  # shown, never obeyed
 
 
@@ -104,3 +109,7 @@ def test_bad_options_are_one_line(data_dir: Path, args: tuple[str, ...], said: s
     lines = done.stderr.decode().splitlines()
     assert len(lines) == 1 and said in lines[0], lines
     assert done.stdout == b""
+
+
+def _link(report: dict[str, Any], url: str) -> dict[str, Any]:
+    return next(link for link in report["content"] if link["url"] == url)

@@ -19,6 +19,7 @@ from inkling.cli.serving import settings
 if TYPE_CHECKING:  # loaded when the command runs: every other command starts faster
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from inkling.reports import Period, Report
 
@@ -127,7 +128,13 @@ def show_report(made: Report, console: Console | None = None) -> None:
     for table in (_outcomes(made), _links(made), _subjects(made), _signals(made)):
         out.print()
         out.print(table)
-    out.print(Text("People's opens and clicks only. Definitions: docs/metrics.md", style="dim"))
+    out.print(
+        Text(
+            "People's opens and clicks only; the raw figure beside each counts machines too. "
+            "Definitions: docs/metrics.md",
+            style="dim",
+        )
+    )
 
 
 def _table(title: str, *columns: str, left: int = 1) -> Table:
@@ -185,8 +192,8 @@ def _links(made: Report) -> Table:
         table.add_row(
             Text(url),
             str(link.messages),
-            str(link.human_opens),
-            str(link.human_clicks),
+            _with_raw(str(link.human_opens), str(link.raw_opens)),
+            _with_raw(str(link.human_clicks), str(link.raw_clicks)),
             _share(link.click_through),
             _share(link.clicked_then_came_back),
             Text(_flags(link.flags), style="yellow"),
@@ -202,10 +209,25 @@ def _subjects(made: Report) -> Table:
         table.add_row(
             Text(printable(subject.subject)),
             str(subject.messages),
-            _share(subject.human_open_rate),
+            _with_raw(
+                _share(subject.human_open_rate), _share(_rate(subject.raw_opens, subject.messages))
+            ),
             Text(_flags(subject.flags), style="yellow"),
         )
     return table
+
+
+def _with_raw(human: str, raw: str) -> Text:
+    """A person's figure, then the raw one (machines included) dimmed beside it."""
+    from rich.text import Text
+
+    shown = Text(human)
+    shown.append(f" raw {raw}", style="dim")
+    return shown
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
 
 
 def _signals(made: Report) -> Table:

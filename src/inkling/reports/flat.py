@@ -13,11 +13,14 @@ outcomes   all, clicked, opened, no_signal     tickets_solved, fcr,
                                                self_service_completion
 content    the link's URL                      messages, human_opens, human_clicks,
                                                click_through, clicked_then_came_back,
-                                               download, flags
-subjects   the subject line                    messages, human_open_rate, flags
+                                               download, flags, raw_opens, raw_clicks
+subjects   the subject line                    messages, human_open_rate, flags,
+                                               raw_opens, raw_clicks
 signals    person, apple_mpp, ... unknown      opens
 =========  ==================================  ======================================
 
+The ``raw_`` figures count every open and click, machines included (Apple's proxy, link
+scanners): what a tracker that cannot tell them apart would show, for comparison only.
 A null figure is an empty value; ``download`` is ``true``/``false``; several flags are
 separated by ``;``. A cell that a spreadsheet would run as a formula (starting with ``=``,
 ``+``, ``-``, ``@``, a tab or a carriage return: a subject or URL can be an attacker's) is
@@ -62,10 +65,12 @@ def flat_rows(report: Report) -> Iterator[tuple[str, str, str, str]]:
             "clicked_then_came_back",
             "download",
             "flags",
+            "raw_opens",
+            "raw_clicks",
         ):
             yield _row("content", link["url"], metric, link[metric])
     for subject in shown["subjects"]:
-        for metric in ("messages", "human_open_rate", "flags"):
+        for metric in ("messages", "human_open_rate", "flags", "raw_opens", "raw_clicks"):
             yield _row("subjects", subject["subject"], metric, subject[metric])
     for bucket, count in shown["signals"]["opens_by_agent"].items():
         yield _row("signals", bucket, "opens", count)
