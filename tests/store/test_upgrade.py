@@ -136,6 +136,7 @@ def _wait_until_both_wait(url: str, nodes: list[subprocess.Popen[str]]) -> None:
         with psycopg.connect(plain, autocommit=True) as watcher:
             waiting = watcher.execute(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
             ).fetchone()
         if waiting and waiting[0] == 2:
             return
