@@ -77,8 +77,13 @@ def test_version_is_the_package_version(data_dir: Path) -> None:
     assert re.fullmatch(r"\d+\.\d+\.\d+\S*", __version__)
 
 
-def test_every_help_page_reads_as_words_at_80_columns(data_dir: Path) -> None:
-    pages = _walk(data_dir)
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, ...], str]:
+    """Every help page, walked once for the tests that read them all (a process each)."""
+    return _walk(tmp_path_factory.mktemp("help-data"))
+
+
+def test_every_help_page_reads_as_words_at_80_columns(pages: dict[tuple[str, ...], str]) -> None:
     assert set(pages) == _tree(_root())
     assert ("ranges", "update") in pages and ("serve",) in pages  # the walk went deep
     for command, page in pages.items():
@@ -107,9 +112,8 @@ def _commands(
 
 
 def test_every_option_with_a_value_says_its_default_or_that_it_is_required(
-    data_dir: Path,
+    pages: dict[tuple[str, ...], str],
 ) -> None:
-    pages = _walk(data_dir)
     checked = []
     for path, command in _commands(_root()).items():
         entries = _entries(pages[path])
@@ -129,17 +133,17 @@ def _entries(page: str) -> dict[str, str]:
     return {entry.split()[0]: entry for entry in entries}
 
 
-def test_values_are_named_in_capitals(data_dir: Path) -> None:
-    assert "Usage: inkling instrument [OPTIONS] FILE\n" in _help(data_dir, "instrument")
-    assert "Usage: inkling parse [OPTIONS] FILE...\n" in _help(data_dir, "parse")
-    update = _help(data_dir, "ranges", "update")
+def test_values_are_named_in_capitals(pages: dict[tuple[str, ...], str]) -> None:
+    assert "Usage: inkling instrument [OPTIONS] FILE\n" in pages[("instrument",)]
+    assert "Usage: inkling parse [OPTIONS] FILE...\n" in pages[("parse",)]
+    update = pages[("ranges", "update")]
     assert "Usage: inkling ranges update [OPTIONS] [DIRECTORY]\n" in update
     assert "--source NAME=URL" in update and "--timeout SECONDS" in update
-    serve = _help(data_dir, "serve")
+    serve = pages[("serve",)]
     assert "--host HOST" in serve and "--port PORT" in serve
     assert "[default: 127.0.0.1]" in " ".join(serve.split())
     assert "[default: 8080]" in serve
-    reading = " ".join(_help(data_dir, "reading").split())
+    reading = " ".join(pages[("reading",)].split())
     assert "--limit N" in reading and "[default: all;" in reading
 
 
