@@ -205,6 +205,9 @@ class Settings(BaseSettings):
     # a message's reading keeps their counts.
     retention_days: int = Field(default=180, ge=1, le=36_500)
     durability: Literal["process", "power"] = "process"
+    # "json": one JSON object per log line (time, level, logger, message, exception), for
+    # a log collector; "text": lines for a person.
+    log_format: Literal["text", "json"] = "text"
     max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     relay_upstream: str | None = None
     relay_username: str | None = None

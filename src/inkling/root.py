@@ -369,18 +369,20 @@ def node(
     from inkling.events.journal import Durability, JournalWriter
     from inkling.events.loader import Loader
     from inkling.events.recorder import Recorder
-    from inkling.server import Node
+    from inkling.server import Node, Timings
     from inkling.tracker import ClientAddress, Tracker
 
     judge_with = classifier(services)
+    timings = Timings()  # /metrics' histograms, observed by what each times
     journal = JournalWriter(services.data_dir.journal, durability=Durability(settings.durability))
-    recorder = Recorder(journal)
+    recorder = Recorder(journal, flush_seconds=timings.journal_flush.observe)
     loader = Loader(
         journal,
         services.store.events,
         BatchJudge(judge_with),
         services.codec,
         retention_seconds=settings.retention_days * 86_400,
+        batch_seconds=timings.loader_batch.observe,
     )
     flows = workflows(settings, services)  # the dashboard's policy changes apply here at once
     shared = outbound(settings, services, flows)
@@ -399,7 +401,8 @@ def node(
     if relay_port is not None:
         companions.append(_relay(settings, services, shared, relay_port, announce))
     if inbound_port is not None or settings.imap_url:
-        parser = _Parser()  # one worker process for the MX and the poller: see inbound/isolation
+        # one worker process for the MX and the poller: see inbound/isolation
+        parser = _Parser(timings.inbound_parse.observe)
         if inbound_port is not None:
             companions.append(_inbound(settings, services, inbound_port, parser, announce))
         if settings.imap_url:
@@ -417,6 +420,7 @@ def node(
             services.codec, recorder.record, client, _locator(judge_with), fallback=fallback
         ),
         data_dir=services.data_dir.path,
+        timings=timings,
     )
 
 
@@ -600,11 +604,12 @@ def _relay(
 
 class _Parser:
     """The inbound parser's worker process, shared, started by the first companion that
-    needs it and closed by the last to stop."""
+    needs it and closed by the last to stop; ``timed`` is told each parse's seconds."""
 
-    def __init__(self) -> None:
+    def __init__(self, timed: Callable[[float], None] | None = None) -> None:
         self._users = 0
         self._parser: IsolatedParser | None = None
+        self.timed = timed
 
     def take(self) -> IsolatedParser:
         from inkling.inbound.isolation import IsolatedParser
@@ -640,7 +645,12 @@ def _inbound(
 
     def start() -> Callable[[], None]:
         recorder = InboundRecorder(
-            services.store, services.codec, domain, via="SMTP", parse=parser.take().parse
+            services.store,
+            services.codec,
+            domain,
+            via="SMTP",
+            parse=parser.take().parse,
+            parse_seconds=parser.timed,
         )
         handle = start_inbound(
             recorder.deliver,
@@ -675,6 +685,7 @@ def _imap(
             settings.return_domain,
             via="IMAP",
             parse=parser.take().parse,
+            parse_seconds=parser.timed,
         )
         poller = ImapPoller(
             url,

@@ -110,11 +110,18 @@ def test_a_bad_value_in_the_environment_is_named(data_dir: Path) -> None:
     assert line.startswith("inkling: bad setting INKLING_PORT")
 
 
+def test_a_log_format_serve_cannot_write_is_named_with_the_two_it_can(data_dir: Path) -> None:
+    line = _one_line(inkling(data_dir, "serve", env={"INKLING_LOG_FORMAT": "xml"}))
+    assert line.startswith("inkling: bad setting INKLING_LOG_FORMAT")
+    assert "'text' or 'json'" in line
+
+
 @pytest.mark.parametrize(
     ("args", "says"),
     [
         (("instrument", EML, "--base-url", "track.example"), "bad value for --base-url: must be"),
         (("serve", "--port", "0"), "bad value for --port: "),
+        (("serve", "--log-format", "yaml"), "bad value for --log-format: "),
         (("demo", "--no-serve", "--port", "70000"), "bad value for --port: "),
     ],
 )

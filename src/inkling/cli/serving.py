@@ -97,6 +97,14 @@ def serve(
         str,
         typer.Option(metavar="LEVEL", help="How much to log: debug, info, warning or error."),
     ] = "info",
+    log_format: Annotated[
+        str | None,
+        typer.Option(
+            metavar="FORMAT",
+            help="Log lines as text, or as json: one JSON object per line (INKLING_LOG_FORMAT).",
+            show_default="text",
+        ),
+    ] = None,
     relay_port: Annotated[
         int | None,
         typer.Option(
@@ -127,7 +135,8 @@ def serve(
         raise typer.BadParameter(
             f"must be one of {', '.join(LOG_LEVELS)}", param_hint="--log-level"
         )
-    run_node(settings(host=host, port=port), log_level, relay_port, inbound_port)
+    chosen = settings(host=host, port=port, log_format=log_format)
+    run_node(chosen, log_level, relay_port, inbound_port)
 
 
 def run_node(
@@ -139,26 +148,25 @@ def run_node(
     """Serve with ``chosen`` until stopped: what ``inkling serve`` and ``inkling demo`` run."""
     import uvicorn
 
-    from inkling import root
+    from inkling import logs, root
     from inkling.root import local_base_url_warning, open_services
 
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(log_level, chosen.log_format)
     logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is noise
+    tell, warn = _voices(chosen.log_format)
     services = open_services(chosen)
     node = root.node(
-        chosen, services, relay_port=relay_port, inbound_port=inbound_port, announce=say
+        chosen, services, relay_port=relay_port, inbound_port=inbound_port, announce=tell
     )
     check_can_listen(chosen.host, chosen.port)  # the settings' own errors come first
     node.open()
     warning = local_base_url_warning(chosen)
     if warning and relay_port is not None:  # relayed mail would carry links nobody can reach
-        say(f"inkling: warning: {printable(warning)}")
+        warn(printable(warning))
     elsewhere = _other_local_port(chosen.base_url, chosen.port)
     if elsewhere:
-        say(f"inkling: warning: {printable(elsewhere)}")
-    say(
+        warn(printable(elsewhere))
+    tell(
         f"Inkling on http://{printable(chosen.host)}:{chosen.port}  (links point at "
         f"{printable(chosen.base_url)}, data in {printable(chosen.data_dir)}, "
         f"durability {chosen.durability})"
@@ -170,12 +178,22 @@ def run_node(
         loop="uvloop",
         http="httptools",
         log_level=log_level.lower(),
+        log_config=logs.uvicorn_config(chosen.log_format),
         access_log=False,
         timeout_graceful_shutdown=10,
         server_header=False,
         # X-Forwarded-For is judged by Inkling itself, against trusted_proxies only
         proxy_headers=False,
     )
+
+
+def _voices(log_format: str) -> tuple[Callable[[str], None], Callable[[str], None]]:
+    """How a node says what it runs, and warns: plain lines on stderr; with JSON logs,
+    log records instead, so that every line it writes is JSON."""
+    if log_format == "json":
+        said = logging.getLogger("inkling.serve")
+        return said.info, said.warning
+    return say, lambda line: say(f"inkling: warning: {line}")
 
 
 def demo(
@@ -283,10 +301,11 @@ def _say_login(chosen: Settings, config: Path, password: str, *, serving: bool) 
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for machines.")] = False,
 ) -> None:
-    """The journal's backlog and whether the database answers.
+    """The journal's backlog, the database, the queue.
 
     An operator's view of this data dir, with or without a server running on it: how many
-    recorded hits are not in the database yet, and why.
+    recorded hits are not in the database yet, and why; how many tickets are open and
+    how many webhook deliveries wait.
     """
     from inkling.events.status import journal_status
     from inkling.root import open_services
@@ -294,7 +313,9 @@ def status(
     chosen = settings()
     services = open_services(chosen)
     found = journal_status(services.data_dir.journal, services.store.events)
-    found["leases"] = _leases(services.store, time.time()) if found["database"]["reachable"] else []
+    reachable = found["database"]["reachable"]
+    found["queue"] = _queue(services.store if reachable else None)
+    found["leases"] = _leases(services.store, time.time()) if reachable else []
     if as_json:
         print(dumps(found, indent=2))
         return
@@ -306,6 +327,9 @@ def status(
     )
     for line in _journal_lines(journal, database_reachable=database["reachable"]):
         print(line)
+    queue = _queue_line(found["queue"])
+    if queue:
+        print(queue)
     for lease in found["leases"]:
         held = "held by" if lease["held"] else "last held by"
         print(
@@ -313,6 +337,39 @@ def status(
             f"until {lease['until']}"
         )
     print(f"data dir: {printable(services.data_dir.path)}")
+
+
+def _queue(store: Store | None) -> dict[str, Any]:
+    """The open tickets and the webhook outbox's deliveries by state (``pending``,
+    ``failed``); None for what the database did not say (or ``store`` None: unreachable)."""
+    from inkling.errors import StoreError
+    from inkling.store.webhooks import Webhooks
+
+    found: dict[str, Any] = {"open_tickets": None, "webhook_outbox": None}
+    if store is None:
+        return found
+    try:
+        found["open_tickets"] = store.tickets.count_open()
+        outbox = Webhooks(store.database).outbox_counts()
+    except StoreError:
+        return found
+    found["webhook_outbox"] = {state.value: count for state, count in outbox.items()}
+    return found
+
+
+def _queue_line(queue: dict[str, Any]) -> str | None:
+    """The queue's part of ``inkling status``, when there is a ticket or a delivery to
+    tell of (a fresh data dir prints no such line)."""
+    tickets, outbox = queue["open_tickets"], queue["webhook_outbox"]
+    if not tickets and not (outbox and any(outbox.values())):
+        return None
+    line = f"queue: {_count(tickets or 0, 'open ticket')}"
+    if outbox is not None:
+        line += (
+            f"; webhook outbox: {_count(outbox['pending'], 'delivery', 'deliveries')} "
+            f"pending, {outbox['failed']} given up"
+        )
+    return line
 
 
 def _leases(store: Store, now: float) -> list[dict[str, Any]]:
@@ -354,8 +411,8 @@ def _journal_lines(journal: dict[str, Any], *, database_reachable: bool) -> list
     return [line, f"  they are safe in the journal; {loader} loads them{when}"]
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+def _count(number: int, noun: str, plural: str | None = None) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {plural or noun + 's'}"
 
 
 def check_can_listen(host: str, port: int) -> None:

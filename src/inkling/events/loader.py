@@ -17,13 +17,24 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Protocol
 
 from inkling.errors import StoreError, StoreUnavailable, TokenError
 from inkling.events.journal import Frame, JournalWriter, Segment, read_frames, segments
-from inkling.model import UNCHECKED_OPEN, Event, EventId, EventKind, InklingId, VerdictChange
+from inkling.model import (
+    UNCHECKED_OPEN,
+    Agent,
+    Event,
+    EventId,
+    EventKind,
+    InklingId,
+    Verdict,
+    VerdictChange,
+)
 from inkling.store import EventLoader, Events, SegmentProgress
 from inkling.tokens import TokenCodec
 
@@ -43,6 +54,7 @@ _KINDS = {kind.value: kind for kind in EventKind}
 #: Longer header values are cut: enough to recognise any client, and a bound on what a
 #: request can make Inkling store.
 MAX_HEADER_VALUE = 512
+_VERDICT_AND_AGENT = attrgetter("verdict", "agent")
 
 
 class Judged(Protocol):
@@ -73,6 +85,9 @@ class LoaderStatus:
     last_lag_s: float | None = None  # hit to stored verdict, for the last batch loaded
     segments: int = 0
     judge_errors: int = 0
+    #: hits loaded since start by the verdict and agent they were stored with (replaced,
+    #: not changed, once a batch: a scrape on another thread always reads a whole one)
+    verdicts: dict[tuple[Verdict, Agent | None], int] = field(default_factory=dict)
     #: segment id -> hits it holds, as far as read
     _totals: dict[str, int] = field(default_factory=dict)
 
@@ -91,9 +106,12 @@ class Loader:
         batch: int = DEFAULT_BATCH,
         drain_seconds: float = DEFAULT_DRAIN_SECONDS,
         retention_seconds: float | None = None,
+        batch_seconds: Callable[[float], None] | None = None,
     ) -> None:
         """``retention_seconds``: a hit on mail sent longer ago than this is not recorded
-        (its events have expired: the link still redirects, only the recording stops)."""
+        (its events have expired: the link still redirects, only the recording stops).
+        ``batch_seconds`` is told how long each batch took, from reading the journal to
+        stored (``/metrics``)."""
         self._writer = writer
         self._retention = retention_seconds
         self._directory = writer.directory
@@ -103,6 +121,7 @@ class Loader:
         self._interval = interval
         self._batch = batch
         self._drain_seconds = drain_seconds
+        self._batch_seconds = batch_seconds
         self._progress: dict[str, SegmentProgress] | None = None
         self._known: dict[str, SegmentProgress] = {}  # the last progress read, for status
         self._store: EventLoader | None = None
@@ -180,6 +199,7 @@ class Loader:
         return loaded
 
     def _pass(self) -> int:
+        began = time.perf_counter()
         if self._progress is None:
             self._progress = self._events.progress()
             self._contact = time.monotonic()
@@ -207,6 +227,8 @@ class Loader:
         if moved:  # also when every hit read was dropped: its progress must be kept
             self._load(batch, moved)
             self._contact = time.monotonic()
+            if batch and self._batch_seconds is not None:
+                self._batch_seconds(time.perf_counter() - began)
         for segment in done:
             self._remove(segment)
         self._update_status(found)
@@ -234,6 +256,14 @@ class Loader:
         self.status.loaded += len(batch)
         if batch:
             self.status.last_lag_s = max(0.0, time.time() - min(e.ts for e in batch))
+            self._count_verdicts(batch)
+
+    def _count_verdicts(self, batch: list[Event]) -> None:
+        """Add the batch's verdicts to the status's (counted in C, once a batch)."""
+        verdicts = dict(self.status.verdicts)
+        for key, count in Counter(map(_VERDICT_AND_AGENT, batch)).items():
+            verdicts[key] = verdicts.get(key, 0) + count
+        self.status.verdicts = verdicts
 
     def _judged(self, batch: list[Event], now: float) -> Judged | None:
         if self._judge is None:

@@ -19,6 +19,8 @@ import asyncio
 import logging
 import queue
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from inkling.errors import JournalError
@@ -42,8 +44,13 @@ class BatchCommit(asyncio.Future[None]):
 class Recorder:
     """Writes the hits of each loop iteration to the journal as one frame."""
 
-    def __init__(self, journal: JournalWriter) -> None:
+    def __init__(
+        self, journal: JournalWriter, *, flush_seconds: Callable[[float], None] | None = None
+    ) -> None:
+        """``flush_seconds`` is told how long each flush to the disk took (power
+        durability; ``/metrics``), on the sync thread."""
         self._journal = journal
+        self._flush_seconds = flush_seconds
         self._power = journal.durability is Durability.POWER
         self._loop: asyncio.AbstractEventLoop | None = None
         self._open: list[HitRecord] = []
@@ -147,11 +154,14 @@ class Recorder:
         assert loop is not None
         while (commits := self._syncs.get()) is not None:
             error: JournalError | None = None
+            began = time.perf_counter()
             try:
                 self._journal.sync()
             except JournalError as exc:
                 error = exc
                 log.error("%s", exc)
+            if self._flush_seconds is not None:
+                self._flush_seconds(time.perf_counter() - began)
             try:
                 loop.call_soon_threadsafe(self._synced, commits, error)
             except RuntimeError:  # the loop is closed: nobody is waiting any more

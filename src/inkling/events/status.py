@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,8 @@ from inkling.times import iso
 
 
 def journal_status(directory: Path, events: Events) -> dict[str, Any]:
-    """Segments, hits not yet loaded, the oldest of them, whether a server holds the
-    journal, and whether the database answers."""
+    """Segments, hits not yet loaded, the oldest of them (when, and how many seconds
+    ago), whether a server holds the journal, and whether the database answers."""
     progress: dict[str, SegmentProgress] = {}
     database: dict[str, Any] = {"reachable": True, "error": None}
     try:
@@ -42,6 +43,7 @@ def journal_status(directory: Path, events: Events) -> dict[str, Any]:
             "backlog_events": backlog_events,
             "backlog_bytes": backlog_bytes,
             "oldest": None if oldest is None else iso(oldest),
+            "oldest_age_s": None if oldest is None else round(time.time() - oldest, 3),
             "in_use": _in_use(directory),
         },
     }

@@ -54,9 +54,12 @@ class InboundRecorder:
         *,
         via: str,
         parse: Callable[[bytes], Parsed] = parse_message,
+        parse_seconds: Callable[[float], None] | None = None,
     ) -> None:
+        """``parse_seconds`` is told how long each message took to parse (``/metrics``)."""
         self._store = store
         self._parse = parse  # the MX and the poller parse in a worker process (isolation.py)
+        self._parse_seconds = parse_seconds
         self._finder = CopyFinder(store, codec, return_domain)
         self._via = via  # "SMTP" or "IMAP": kept as the event's method
 
@@ -70,7 +73,10 @@ class InboundRecorder:
         The event's id comes from the mail's bytes, so the same mail delivered twice (a
         sender's retry, a file recorded again) is one event. ``received_at`` (default now)
         is when it arrived."""
+        began = time.perf_counter()
         parsed = self._parse(raw)
+        if self._parse_seconds is not None:
+            self._parse_seconds(time.perf_counter() - began)
         kind = _KINDS.get(parsed.kind)
         if kind is None:
             log.info("inbound mail of kind %s: nothing to record", parsed.kind)

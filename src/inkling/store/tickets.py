@@ -13,10 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, insert, or_, select, update
+from sqlalchemy import Connection, func, insert, or_, select, update
 
 from inkling.errors import UnknownTicket
 from inkling.model import (
+    DONE,
     Agent,
     EventKind,
     InklingId,
@@ -106,6 +107,14 @@ class Tickets:
                 raise UnknownTicket(f"no ticket {ident!r}")
             named = [row[0] for row in raw.rows(_NAMED_IDS, ident)]
         return _ticket(found[0], extra=found[0][11], message_ids=named)
+
+    def count_open(self) -> int:
+        """How many tickets are open (neither solved nor closed): the queue's depth, read
+        along ix_tickets_status."""
+        still_open = tickets.c.status.not_in(sorted(DONE))
+        query = select(func.count()).select_from(tickets).where(still_open)
+        with self._db.connect() as connection:
+            return int(connection.execute(query).scalar_one())
 
     def messages_of(self, ident: str) -> list[MessageRecord]:
         """Every copy sent on the ticket, oldest first."""

@@ -197,6 +197,15 @@ class Webhooks:
 
     # -- the outbox ------------------------------------------------------------------------
 
+    def outbox_counts(self) -> dict[OutboxState, int]:
+        """The outbox rows of every subscription by state: still to deliver (pending) and
+        given up on (failed)."""
+        o = webhook_outbox.c
+        query = select(o.state, func.count()).group_by(o.state)
+        with self._db.connect() as connection:
+            counted = {state: n for state, n in connection.execute(query)}
+        return {state: int(counted.get(state.value, 0)) for state in OutboxState}
+
     def publish(self, event_type: str, event_id: str, payload: dict[str, Any], now: float) -> int:
         """Queue ``payload`` (the ``data`` of the webhook, in the envelope ``{"type",
         "timestamp", "data"}``) under ``event_id`` for every subscription to
