@@ -18,7 +18,7 @@ from inkling.api.access import Access
 from inkling.api.sessions import Sessions, load_or_create_key
 from inkling.model import Agent, Verdict
 from inkling.playbook.teams import TeamBook
-from inkling.reports import build_report, period
+from inkling.reports import build_report, content_report, outcomes_report, period
 from inkling.store import Store
 from inkling.web.app import build_web
 from inkling.web.content_page import answer, file_type, short
@@ -27,6 +27,7 @@ from inkling.web.sources import Sources
 from tests.reports.stories import DAY, HELP, SINCE, UNTIL, Desk, t
 from tests.web.test_dashboard import XSS
 from tests.web.test_login import PASSWORDS, RIGHT, Browser, sign_in
+from tests.web.test_report_pages import seed as seed_outcome_stories
 
 AT = t("2026-12-07T15:00:00Z")
 NOVEMBER = {"since": "2026-11-01", "until": "2026-11-30"}
@@ -326,10 +327,10 @@ def test_a_period_with_nothing_says_so(board: Board) -> None:
 def test_sentences_and_names_in_each_case(store: Store) -> None:
     desk = Desk(store)
     desk.ticket("quiet", "2026-11-02T09:00:00Z", "2026-11-02T17:00:00Z")
-    nothing = build_report(store, TeamBook(), period(SINCE, UNTIL), help_center=(HELP,))
+    nothing = content_report(store, period(SINCE, UNTIL), help_center=(HELP,))
     assert answer(nothing) == "No tracked mail went out on the 1 ticket solved in this period."
     desk.opened(desk.send("quiet", "2026-11-02T10:00:00Z", [SSO]), "2026-11-02T11:00:00Z")
-    calm = build_report(store, TeamBook(), period(SINCE, UNTIL), help_center=(HELP,))
+    calm = content_report(store, period(SINCE, UNTIL), help_center=(HELP,))
     assert (
         answer(calm, (HELP,)) == "Nothing is flagged among 1 link and 1 subject line this period."
     )
@@ -374,3 +375,36 @@ def test_a_heading_sorts_its_table_and_keeps_the_period(board: Board) -> None:
     by_name = _first_cells(board.content(**NOVEMBER, sort="name"), "subjects-title")
     assert by_name == sorted(by_name, key=str.casefold)
     assert _first_cells(board.content(**NOVEMBER, sort="nonsense"), "links-title") == most_sent
+
+
+def test_each_pages_part_of_the_report_is_the_whole_reports(store: Store) -> None:
+    """The pages read only the queries their part needs: the figures are the same."""
+    seed(store)
+    seed_outcome_stories(store)
+    november = period(SINCE, UNTIL)
+    whole = build_report(store, TeamBook(), november, help_center=(HELP,))
+    content = content_report(store, november, help_center=(HELP,))
+    assert (content.content, content.subjects) == (whole.content, whole.subjects)
+    assert content.tickets_solved == whole.outcomes.tickets_solved > 0
+    outcomes = outcomes_report(store, TeamBook(), november, help_center=(HELP,))
+    assert (outcomes.outcomes, outcomes.by_engagement) == (whole.outcomes, whole.by_engagement)
+    nobody = content_report(store, november, team="billing", help_center=(HELP,))
+    assert (nobody.tickets_solved, nobody.content) == (0, [])  # no ticket is billing's
+
+
+def test_a_chart_is_drawn_once_for_the_same_figures_and_again_when_they_change(
+    board: Board, store: Store
+) -> None:
+    from inkling.web.charts import _drawn
+
+    first = board.content()
+    drawn = _drawn.cache_info()
+    again = board.content()
+    assert _drawn.cache_info().hits == drawn.hits + 1  # the same picture, not drawn again
+    chart = re.compile(r"<svg.*?</svg>", re.S)
+    assert chart.findall(first)[0] == chart.findall(again)[0]
+    desk = Desk(store)
+    desk.ticket("late", "2026-11-25T09:00:00Z", "2026-11-25T17:00:00Z", requester="l@c.example")
+    desk.opened(desk.send("late", "2026-11-25T10:00:00Z", [SSO]), "2026-11-25T11:00:00Z")
+    changed = board.content()  # one more opening: another picture
+    assert chart.findall(changed)[0] != chart.findall(first)[0]

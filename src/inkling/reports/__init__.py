@@ -9,16 +9,27 @@ examples: docs/metrics.md.
 
 from inkling.reports.flags import THRESHOLDS, Thresholds
 from inkling.reports.flat import CSV_COLUMNS, flat_rows
-from inkling.reports.metrics import Report, build_report
+from inkling.reports.metrics import (
+    ContentReport,
+    OutcomesReport,
+    Report,
+    build_report,
+    content_report,
+    outcomes_report,
+)
 from inkling.reports.period import Period, period
 
 __all__ = [
     "CSV_COLUMNS",
     "THRESHOLDS",
+    "ContentReport",
+    "OutcomesReport",
     "Period",
     "Report",
     "Thresholds",
     "build_report",
+    "content_report",
     "flat_rows",
+    "outcomes_report",
     "period",
 ]

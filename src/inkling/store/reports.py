@@ -50,6 +50,13 @@ SubjectRow = tuple[str, int, int, int, int, int]
 AgentRow = tuple[str, str | None, int]
 
 
+#: What a report can be asked for: the outcomes (per ticket), the content (per link and
+#: subject line), the signals (opens by agent). A page that shows one part reads only the
+#: queries that part needs; the rows of the others stay empty.
+OUTCOMES, CONTENT, SIGNALS = "outcomes", "content", "signals"
+EVERY_PART = frozenset({OUTCOMES, CONTENT, SIGNALS})
+
+
 @dataclass(frozen=True, slots=True)
 class ReportRows:
     """What happened on the tickets solved in a period, as the queries return it."""
@@ -76,16 +83,17 @@ class Reports:
         until: float,
         team: str | None = None,
         help_center: Sequence[str] = (),
+        parts: frozenset[str] = EVERY_PART,
     ) -> ReportRows:
         """The tickets solved in ``[since, until)`` (of ``team`` only, if given) and what
-        happened on their mail; a link is a help article when it starts with one of
-        ``help_center``."""
+        happened on their mail, for the ``parts`` asked for; a link is a help article when
+        it starts with one of ``help_center``."""
         prefixes = [p for p in help_center if p]
         with self._db.begin() as connection:
             postgres = connection.dialect.name == "postgresql"
             cursor = connection.connection.cursor()
             try:
-                return _read(_Cursor(cursor, postgres), since, until, team, prefixes)
+                return _read(_Cursor(cursor, postgres), since, until, team, prefixes, parts)
             finally:
                 if not postgres:  # PostgreSQL drops them at commit
                     cursor.execute(_DROP_TICKETS)
@@ -110,7 +118,12 @@ class _Cursor:
 
 
 def _read(
-    cursor: _Cursor, since: float, until: float, team: str | None, prefixes: list[str]
+    cursor: _Cursor,
+    since: float,
+    until: float,
+    team: str | None,
+    prefixes: list[str],
+    parts: frozenset[str],
 ) -> ReportRows:
     after = " ON COMMIT DROP" if cursor.postgres else ""
     if not cursor.postgres:  # left by a report that died on this pooled connection
@@ -126,15 +139,19 @@ def _read(
     if cursor.postgres:  # its planner knows nothing of a table made this instant
         cursor.run("ANALYZE report_tickets")
         cursor.run("ANALYZE report_copies")
+
+    def read(sql: str, *needed_by: str) -> list[Any]:
+        return cursor.rows(sql) if parts.intersection(needed_by) else []
+
     return ReportRows(
         tickets=cursor.rows(_TICKETS),
-        mail=cursor.rows(_MAIL),
-        links=cursor.rows(_LINKS),
-        clicks=cursor.rows(_CLICKS),
-        replies=cursor.rows(_REPLIES),
-        requesters=cursor.rows(_REQUESTERS),
-        subjects=cursor.rows(_SUBJECTS),
-        opens_by_agent=cursor.rows(_OPENS_BY_AGENT),
+        mail=read(_MAIL, OUTCOMES),
+        links=read(_LINKS, CONTENT),
+        clicks=read(_CLICKS, OUTCOMES, CONTENT),
+        replies=read(_REPLIES, OUTCOMES, CONTENT),  # "came back" is both parts'
+        requesters=read(_REQUESTERS, OUTCOMES, CONTENT),
+        subjects=read(_SUBJECTS, CONTENT),
+        opens_by_agent=read(_OPENS_BY_AGENT, SIGNALS),
     )
 
 

@@ -12,6 +12,8 @@ that on a worker thread when the dashboard starts, so no reader waits for it.
 
 from __future__ import annotations
 
+import functools
+import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,6 +28,8 @@ TEXT = "#1f2937"
 MUTED = "#4b5563"
 #: Wide enough for a laptop; the stylesheet scales the SVG down on a phone.
 WIDTH, HEIGHT = 640, 220
+#: Drawings kept, by their specification (see _drawn).
+RENDERED = 64
 _FONT = "system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 
 
@@ -52,18 +56,26 @@ def chart(title: str, summary: str, spec: Any, table: Table) -> Chart:
 
 def render_svg(spec: Any, label: str) -> Markup:
     """The SVG of ``spec``, labelled ``label`` for assistive technology."""
-    import vl_convert
-
     as_dict = spec if isinstance(spec, dict) else spec.to_dict(validate=False)
     as_dict = {**as_dict, "config": {**_CONFIG, **as_dict.get("config", {})}}
-    with _ENGINE:  # vl-convert's engine is one per process; it renders one chart at a time
-        svg = vl_convert.vegalite_to_svg(as_dict)
+    svg = _drawn(json.dumps(as_dict, sort_keys=True, default=str))
     start = svg.index("<svg") + len("<svg")
     # role and label on the root element: the picture is one image with a name; the
     # stylesheet's class joins vl-convert's own (one class attribute, as HTML wants)
     labelled = f' role="img" aria-label="{escape(label)}"'
     root = (svg[:start] + labelled + svg[start:]).replace('class="marks"', 'class="marks chart"', 1)
     return Markup(root)  # noqa: S704 (vl-convert escapes its text)
+
+
+@functools.lru_cache(maxsize=RENDERED)
+def _drawn(spec: str) -> str:
+    """The SVG vl-convert draws for a Vega-Lite specification (JSON text). The same figures
+    make the same picture: a page shown again before its figures change is not drawn again
+    (a drawing costs 70-170 ms; the cache holds ``RENDERED`` of them, a few MB at most)."""
+    import vl_convert
+
+    with _ENGINE:  # vl-convert's engine is one per process; it renders one chart at a time
+        return str(vl_convert.vegalite_to_svg(json.loads(spec)))
 
 
 def warm_up() -> threading.Thread:

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 
 import altair as alt
 
-from inkling.reports import THRESHOLDS, Report, Thresholds
+from inkling.reports import THRESHOLDS, ContentReport, Thresholds
 from inkling.reports.content import LinkFigures, SubjectFigures
 from inkling.reports.flags import DID_NOT_HELP, NOT_OPENED, OPENED_NOT_CLICKED
 from inkling.web.charts import HEIGHT, PERSON, TEXT, WIDTH, Chart, Table, chart
 from inkling.web.content_sort import chosen_sort, sorted_links, sorted_subjects
-from inkling.web.report_choice import ReportChoice, chosen_report
+from inkling.web.report_choice import ReportChoice, chosen_content
 from inkling.web.sources import Sources
 
 #: Rows shown per table at most (most sent first): past that, a team or a shorter period.
@@ -126,7 +126,7 @@ class ContentPage:
 
 def content_page(sources: Sources, choice: ReportChoice) -> ContentPage:
     """The page over the tickets solved in the chosen period (and team)."""
-    report = chosen_report(sources, choice)
+    report = chosen_content(sources, choice)
     help_center = tuple(p for p in sources.help_center if p)
     sort = chosen_sort(choice.sort)
     pages = [f for f in report.content if not f.download]
@@ -140,7 +140,7 @@ def content_page(sources: Sources, choice: ReportChoice) -> ContentPage:
     return ContentPage(
         choice=choice,
         answer=answer(report, help_center),
-        tickets=report.outcomes.tickets_solved,
+        tickets=report.tickets_solved,
         links=links(pages),
         downloads=links(files),
         subjects=Rows(
@@ -222,7 +222,7 @@ def subject_line(subject: SubjectFigures) -> SubjectLine:
     )
 
 
-def answer(report: Report, help_center: Sequence[str] = ()) -> str:
+def answer(report: ContentReport, help_center: Sequence[str] = ()) -> str:
     """The page's first sentence: what is flagged, named; or that nothing is."""
     parts = []
     for key, verb in ((OPENED_NOT_CLICKED, "opened but not clicked"), (DID_NOT_HELP, None)):
@@ -239,7 +239,7 @@ def answer(report: Report, help_center: Sequence[str] = ()) -> str:
     if parts:
         sentence = "; ".join(parts) + "."
         return sentence[:1].upper() + sentence[1:]
-    solved = report.outcomes.tickets_solved
+    solved = report.tickets_solved
     if not report.content and not report.subjects:
         if solved == 0:
             return "No tickets were solved in this period, so there is nothing to show yet."

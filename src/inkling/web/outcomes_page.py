@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import altair as alt
 
-from inkling.reports import Report
+from inkling.reports import OutcomesReport
 from inkling.reports.facts import Engagement
 from inkling.reports.outcomes import Outcomes
 from inkling.web.charts import HEIGHT, MACHINE, PERSON, TEXT, WIDTH, Chart, Table, chart
-from inkling.web.report_choice import ReportChoice, chosen_report
+from inkling.web.report_choice import ReportChoice, chosen_outcomes
 from inkling.web.sources import Sources
 
 #: The groups of the split, in the order the page shows them, with their colours.
@@ -148,7 +148,7 @@ class OutcomesPage:
 
 def outcomes_page(sources: Sources, choice: ReportChoice) -> OutcomesPage:
     """The outcome figures over the tickets solved in the chosen period (and team)."""
-    report = chosen_report(sources, choice)
+    report = chosen_outcomes(sources, choice)
     helped = bool(sources.help_center)
     groups = [
         Group(e.value, GROUP_NAMES[e], GROUP_MEANINGS[e], report.by_engagement[e].tickets_solved)
@@ -171,7 +171,7 @@ def outcomes_page(sources: Sources, choice: ReportChoice) -> OutcomesPage:
     )
 
 
-def answer(report: Report) -> str:
+def answer(report: OutcomesReport) -> str:
     """The page's first sentence: "Customers who clicked were resolved at first contact
     71 % of the time, against 40 % with no signal."."""
     overall = report.outcomes

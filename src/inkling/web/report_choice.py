@@ -11,7 +11,14 @@ import re
 from dataclasses import dataclass
 
 from inkling.errors import InklingError
-from inkling.reports import Period, Report, build_report, period
+from inkling.reports import (
+    ContentReport,
+    OutcomesReport,
+    Period,
+    content_report,
+    outcomes_report,
+    period,
+)
 from inkling.times import iso
 from inkling.web.sources import Sources
 
@@ -37,10 +44,17 @@ class ReportChoice:
         return {**chosen, "team": self.team} if self.team else chosen
 
 
-def chosen_report(sources: Sources, choice: ReportChoice) -> Report:
-    """The report over the tickets solved in the chosen period (and team), as every
-    report page reads it."""
-    return build_report(
+def chosen_content(sources: Sources, choice: ReportChoice) -> ContentReport:
+    """The report's content part over the tickets solved in the chosen period (and
+    team), as the Content page reads it."""
+    return content_report(
+        sources.store, choice.period, team=choice.team, help_center=sources.help_center
+    )
+
+
+def chosen_outcomes(sources: Sources, choice: ReportChoice) -> OutcomesReport:
+    """The report's outcomes part, as the Outcomes page reads it."""
+    return outcomes_report(
         sources.store,
         sources.teams,
         choice.period,
