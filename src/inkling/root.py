@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -51,6 +51,9 @@ class Services:
     store: Store
     codec: TokenCodec
     base_url: str
+    #: The classifier, made once (its ranges take 0.3 s to read) and shared by the loader's
+    #: judge and the events import: see :func:`classifier`.
+    judge: Classifier | None = field(default=None, repr=False, compare=False)
 
 
 def open_services(settings: Settings) -> Services:
@@ -117,7 +120,9 @@ def classifier(services: Services) -> Classifier:
     from inkling.classify import Classifier
     from inkling.classify.ranges import Networks
 
-    return Classifier(networks=Networks.load(services.data_dir.ranges))
+    if services.judge is None:
+        services.judge = Classifier(networks=Networks.load(services.data_dir.ranges))
+    return services.judge
 
 
 def opt_outs(services: Services) -> OptOutBook:

@@ -108,8 +108,6 @@ def build_web(
     if access.sessions is None:
         raise ValueError("the dashboard needs sessions (Access(..., sessions=...))")
     pages = _Pages(access, access.sessions, logins, client or ClientAddress(), sources)
-    if sources is not None:
-        warm_up()  # the report pages' charts: vl-convert's engine starts before a reader waits
     return Starlette(
         routes=[
             Route("/", pages.home, methods=["GET"]),
@@ -154,6 +152,10 @@ class _Pages:
         if self._sources is None:
             return self._page(request, "home.html", principal=principal)
         _needs(principal, "queue:read")
+        if principal.can("reports:read"):
+            # the report pages' charts: their engine starts while a lead reads the queue,
+            # not when the node starts (most starts never draw a chart)
+            warm_up()
         team, assignee = _choice(request, "team"), _choice(request, "assignee")
         try:
             page = await _read(queue_page, self._sources, principal, team, assignee)

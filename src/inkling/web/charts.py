@@ -7,7 +7,8 @@ anyone who would rather read numbers. Text in the SVG comes escaped from vl-conv
 subject line or URL is data, never markup); the page inlines it as given.
 
 The first rendering starts vl-convert's engine (about half a second): :func:`warm_up` does
-that on a worker thread when the dashboard starts, so no reader waits for it.
+that on a worker thread when a lead first opens the queue, so no reader waits for it on a
+report page, and a node that never draws a chart never starts it.
 """
 
 from __future__ import annotations
@@ -79,15 +80,24 @@ def _drawn(spec: str) -> str:
 
 
 def warm_up() -> threading.Thread:
-    """Start vl-convert's engine on a daemon thread (the first chart then costs no more
-    than the rest)."""
-    thread = threading.Thread(target=_first_chart, name="charts-warm-up", daemon=True)
-    thread.start()
-    return thread
+    """Start vl-convert's engine and load Altair on a daemon thread, once per process (the
+    first chart then costs no more than the rest); later calls return the same thread."""
+    global _warming
+    with _WARMING_LOCK:
+        if _warming is None:
+            _warming = threading.Thread(target=_first_chart, name="charts-warm-up", daemon=True)
+            _warming.start()
+        return _warming
 
 
 def _first_chart() -> None:
+    import altair  # noqa: F401 (loaded here, off a reader's request)
+
     render_svg({"mark": "point", "data": {"values": [{"x": 1}]}, "encoding": {}}, "warm-up")
+
+
+_warming: threading.Thread | None = None
+_WARMING_LOCK = threading.Lock()
 
 
 _ENGINE = threading.Lock()

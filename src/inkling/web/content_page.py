@@ -16,8 +16,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import altair as alt
-
 from inkling.reports import THRESHOLDS, ContentReport, Thresholds
 from inkling.reports.content import LinkFigures, SubjectFigures
 from inkling.reports.flags import DID_NOT_HELP, NOT_OPENED, OPENED_NOT_CLICKED
@@ -333,6 +331,8 @@ def _messages(count: int) -> str:
 def _chart(links: Sequence[LinkFigures], help_center: Sequence[str]) -> Chart | None:
     """Horizontal bars, two per link: the messages people opened, and those they clicked
     it on (most sent on top)."""
+    import altair as alt  # here, not at the top: loading Altair costs each start 0.6 s
+
     if not links:
         return None
     names = _unique([short(link.url, help_center, AXIS) for link in links])

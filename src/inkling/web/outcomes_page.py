@@ -14,8 +14,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import altair as alt
-
 from inkling.reports import OutcomesReport
 from inkling.reports.facts import Engagement
 from inkling.reports.outcomes import Outcomes
@@ -232,6 +230,8 @@ def _tickets(count: int) -> str:
 
 def _chart(rows: Sequence[Row], groups: Sequence[Group]) -> Chart | None:
     """Grouped bars: each rate, one bar per group (none where the rate has no value)."""
+    import altair as alt  # here, not at the top: loading Altair costs each start 0.6 s
+
     rates = [row for row in rows if row.definition.rate]
     values = [
         {

@@ -16,8 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import altair as alt
-
 from inkling.reports.series import OpenSeries, Point, Step, opens_series
 from inkling.reports.signals import BUCKETS, PERSON
 from inkling.web.charts import HEIGHT, MACHINE, WIDTH, Chart, Table, chart
@@ -189,6 +187,8 @@ def _outside(count: int) -> str | None:
 
 def _chart(series: OpenSeries) -> Chart | None:
     """Stacked bars of the opens per step, people at the bottom; None with no opens."""
+    import altair as alt  # here, not at the top: loading Altair costs each start 0.6 s
+
     totals = series.shown()
     shown = [key for key in BUCKETS if totals[key] > 0]
     if not shown or not series.points:
