@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from inkling.store.engine import Database
 from inkling.store.schema import api_keys, users
@@ -170,8 +168,7 @@ class Accounts:
         """An INSERT that does nothing where any unique key is taken (both dialects),
         returning the row's key when it did insert: psycopg counts such an INSERT as -1
         rows whether it inserted or not, so the row count cannot tell."""
-        dialect_insert = pg_insert if self._database.dialect == "postgresql" else sqlite_insert
-        statement = dialect_insert(table).values(**row).on_conflict_do_nothing()
+        statement = self._database.insert(table).values(**row).on_conflict_do_nothing()
         return statement.returning(*table.primary_key.columns)
 
 

@@ -92,7 +92,9 @@ class Events:
             return
         with self._db.begin() as connection:
             if rows:
-                connection.execute(_insert_ignoring(self._db.dialect), rows)
+                connection.execute(
+                    self._db.insert(events).on_conflict_do_nothing(index_elements=["id"]), rows
+                )
                 enqueue_inserted(connection, batch_list, time.time())  # webhooks' outbox
             _apply_changes(connection, changes)
 
@@ -311,14 +313,6 @@ def _pg_insert_ignoring() -> str:
         f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({marks}) "
         "ON CONFLICT (id) DO NOTHING"
     )
-
-
-def _insert_ignoring(dialect: str) -> Any:
-    from sqlalchemy.dialects import postgresql, sqlite  # here: loading them costs 0.1 s
-
-    if dialect == "postgresql":
-        return postgresql.insert(events).on_conflict_do_nothing(index_elements=["id"])
-    return sqlite.insert(events).on_conflict_do_nothing(index_elements=["id"])
 
 
 def _row_tuple(e: Event) -> tuple[Any, ...]:

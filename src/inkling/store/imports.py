@@ -11,8 +11,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table, Text, any_, bindparam, insert, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ARRAY, Column, Connection, Table, Text, any_, bindparam, insert, select
 
 from inkling.errors import DuplicateMessage, StoreConflict
 from inkling.model import EventId, InklingId, MessageRecord

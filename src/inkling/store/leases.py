@@ -14,8 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from inkling.store.engine import Database
 from inkling.store.schema import leases
@@ -36,8 +34,9 @@ class Leases:
         """Hold ``name`` until ``now + seconds`` if nobody else holds it at ``now``
         (taking a free or expired lease, or renewing one's own); whether ``holder`` holds
         it now."""
-        insert = pg_insert if self._database.dialect == "postgresql" else sqlite_insert
-        statement = insert(leases).values(name=name, holder=holder, expires_at=now + seconds)
+        statement = self._database.insert(leases).values(
+            name=name, holder=holder, expires_at=now + seconds
+        )
         statement = statement.on_conflict_do_update(
             index_elements=[leases.c.name],
             set_={"holder": holder, "expires_at": now + seconds},

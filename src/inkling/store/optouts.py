@@ -13,8 +13,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from inkling.privacy.optout import OptOutKey, target_of
 from inkling.store.engine import Database
@@ -36,9 +34,8 @@ class OptOuts:
 
     def add(self, digest: str, address: str, scope: str, source: str) -> bool:
         """Record an opt-out; False if it was already there (kept as it was)."""
-        dialect_insert = pg_insert if self._database.dialect == "postgresql" else sqlite_insert
         statement = (
-            dialect_insert(optouts)
+            self._database.insert(optouts)
             .values(
                 digest=digest,
                 address=address,

@@ -13,8 +13,6 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import Boolean, Column, Float, String, Table, Text, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from inkling.privacy.policy import Policy, Tracking
 from inkling.store.engine import Database
@@ -78,9 +76,8 @@ class Policies:
             "changed_by": by,
             "changed_at": time.time() if at is None else at,
         }
-        dialect_insert = pg_insert if self._database.dialect == "postgresql" else sqlite_insert
         statement = (
-            dialect_insert(workflow_policies)
+            self._database.insert(workflow_policies)
             .values(workflow=workflow, **values)
             .on_conflict_do_update(index_elements=["workflow"], set_=values)
         )

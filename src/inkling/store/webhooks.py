@@ -31,7 +31,7 @@ from sqlalchemy import Connection, and_, delete, func, insert, select, text, upd
 
 from inkling.errors import StoreError
 from inkling.model import Event, EventKind
-from inkling.store.engine import Database
+from inkling.store.engine import Database, dialect_insert
 from inkling.store.schema import (
     SIGNALS_WHERE,
     announcements,
@@ -225,11 +225,8 @@ class Webhooks:
     ) -> bool:
         """Publish as :meth:`publish` does, but only the first time ``event_id`` is
         announced by any node (``announcements``); whether this was the first time."""
-        from sqlalchemy.dialects import postgresql, sqlite
-
-        dialect = postgresql if self._db.dialect == "postgresql" else sqlite
         taken = (
-            dialect.insert(announcements)
+            self._db.insert(announcements)
             .values(id=event_id, type=event_type, announced_at=now)
             .on_conflict_do_nothing(index_elements=["id"])
             .returning(announcements.c.id)
@@ -443,12 +440,9 @@ def _outbox_row(
 
 
 def _insert_ignoring(dialect: str) -> Any:
-    from sqlalchemy.dialects import postgresql, sqlite
-
+    """An insert into the outbox that skips what a subscription has queued already."""
     target = ["subscription", "event"]
-    if dialect == "postgresql":
-        return postgresql.insert(webhook_outbox).on_conflict_do_nothing(index_elements=target)
-    return sqlite.insert(webhook_outbox).on_conflict_do_nothing(index_elements=target)
+    return dialect_insert(dialect, webhook_outbox).on_conflict_do_nothing(index_elements=target)
 
 
 def _read_subscriptions(connection: Connection) -> list[Subscription]:
