@@ -26,10 +26,16 @@ install: $(DEV)
 run: $(RUN)
 	$(BIN)/inkling demo
 
+# The tests run on every core (pytest-xdist, a test module per worker), but for those that
+# stop the shared PostgreSQL, which run alone after them. The CLI tests start `inkling`
+# hundreds of times: where PYTHONDONTWRITEBYTECODE is set each start would compile the
+# sources again, so they are compiled once here.
 test: $(DEV)
 	./scripts/test-services
 	$(MAKE) --no-print-directory lint
-	$(BIN)/pytest
+	$(BIN)/python -m compileall -q src
+	$(BIN)/pytest -n auto --maxprocesses 4 --dist loadfile -m "not alone"
+	$(BIN)/pytest -m alone
 
 lint: $(DEV)
 	$(BIN)/ruff check src tests bench

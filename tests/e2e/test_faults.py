@@ -23,7 +23,7 @@ from inkling.tokens import TokenCodec, new_message_id
 from tests.e2e.load import Load, hit_paths
 from tests.e2e.server import ServerProcess
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.alone]
 
 OUTAGE_SECONDS = 20.0
 CLIENT = "198.51.100.77"  # the customer's whole address: never to be written down

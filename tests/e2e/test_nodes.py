@@ -45,7 +45,7 @@ from tests.e2e.test_faults import (
 )
 from tests.webhooks.receiver import receiving
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.alone]
 
 LEASE_SECONDS = 3.0
 #: A dead holder's lease runs out, and the next node's turn comes, within this.
