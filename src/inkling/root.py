@@ -502,8 +502,9 @@ def purge_daily(
     store: Store, retention_days: int, *, first: float = 60.0, every: float = 86400.0
 ) -> Companion:
     """Purges expired events on a thread of its own, ``first`` seconds after start (not
-    in the way of a start-up) and every ``every`` seconds from then on. A database that
-    is away is tried again at the next turn: it never stops the server."""
+    in the way of a start-up) and every ``every`` seconds from then on, and makes the
+    coming months' partitions of events (PostgreSQL) before they are needed. A database
+    that is away is tried again at the next turn: it never stops the server."""
     import threading
     import time
 
@@ -518,6 +519,7 @@ def purge_daily(
             while not stop.wait(wait):
                 wait = every
                 try:
+                    store.partitions.ahead(time.time())
                     done = store.retention.purge(
                         time.time() - retention_days * SECONDS_PER_DAY, stopped=stop.is_set
                     )

@@ -30,7 +30,7 @@ from inkling.model import (
 )
 from inkling.root import purge_daily
 from inkling.signals.reading import read_message
-from inkling.store import Store
+from inkling.store import Month, Store
 from inkling.store.retention import SECONDS_PER_DAY
 from inkling.store.schema import event_tallies, webhook_outbox
 from inkling.store.webhooks import Subscription, Webhooks
@@ -68,20 +68,20 @@ def _hit(message: InklingId, kind: EventKind, ts: float, verdict: Verdict, agent
     return Event(new_event_id(), message, kind, ts, link=link, verdict=verdict, agent=agent)
 
 
-def plant(store: Store) -> InklingId:
-    """A message with five expired hits (one of them re-judged, one queued for a webhook)
-    and one young open."""
+def plant(store: Store, start: float = OLD) -> InklingId:
+    """A message with five hits from ``start`` on (expired, by default; one of them
+    re-judged, one queued for a webhook) and one young open."""
     message = _message(store)
     Webhooks(store.database).add(
-        Subscription("whs_1", "https://hooks.example/in", ("message.opened",), "whsec_x", OLD)
+        Subscription("whs_1", "https://hooks.example/in", ("message.opened",), "whsec_x", start)
     )
     old = [
         *(
-            _hit(message, EventKind.OPEN, OLD + n, Verdict.MACHINE, Agent.APPLE_MPP)
+            _hit(message, EventKind.OPEN, start + n, Verdict.MACHINE, Agent.APPLE_MPP)
             for n in range(3)
         ),
-        _hit(message, EventKind.OPEN, OLD + SECONDS_PER_DAY, Verdict.UNKNOWN, Agent.MAIL_CLIENT),
-        _hit(message, EventKind.CLICK, OLD + SECONDS_PER_DAY, Verdict.HUMAN, Agent.BROWSER),
+        _hit(message, EventKind.OPEN, start + SECONDS_PER_DAY, Verdict.UNKNOWN, Agent.MAIL_CLIENT),
+        _hit(message, EventKind.CLICK, start + SECONDS_PER_DAY, Verdict.HUMAN, Agent.BROWSER),
     ]
     store.events.insert([*old, _hit(message, EventKind.OPEN, YOUNG, Verdict.HUMAN, Agent.BROWSER)])
     change = VerdictChange(
@@ -92,7 +92,7 @@ def plant(store: Store) -> InklingId:
         verdict=Verdict.HUMAN,
         agent=Agent.MAIL_CLIENT,
         reasons=["the same reader clicked"],
-        changed_at=OLD + SECONDS_PER_DAY + 60,
+        changed_at=start + SECONDS_PER_DAY + 60,
     )
     store.events.insert([], [change])
     return message
@@ -135,17 +135,21 @@ def test_tallies_hold_the_counts_by_message_day_kind_verdict_and_agent(store: St
 
 
 def test_a_purge_goes_in_batches_and_says_so(store: Store) -> None:
-    plant(store)
+    # all in the cutoff's own month: on PostgreSQL too, they go row by row
+    old = Month.of(OLD).start + 3600
+    plant(store, old)
     told: list[int] = []
-    done = store.retention.purge(CUTOFF, batch=2, progress=told.append)
+    done = store.retention.purge(old + 5 * SECONDS_PER_DAY, batch=2, progress=told.append)
     assert told == [2, 2, 1] and done.events == 5
 
 
 def test_a_purge_asked_to_stop_keeps_what_it_did(store: Store) -> None:
-    plant(store)
+    old = Month.of(OLD).start + 3600  # in the cutoff's month, as above
+    plant(store, old)
+    cutoff = old + 5 * SECONDS_PER_DAY
     told: list[int] = []
-    done = store.retention.purge(CUTOFF, batch=2, progress=told.append, stopped=lambda: bool(told))
-    assert done.events == 2 and store.retention.expiring(CUTOFF) == 3
+    done = store.retention.purge(cutoff, batch=2, progress=told.append, stopped=lambda: bool(told))
+    assert done.events == 2 and store.retention.expiring(cutoff) == 3
 
 
 def test_nodes_purging_at_once_count_every_event_once(store: Store) -> None:

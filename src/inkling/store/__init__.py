@@ -17,6 +17,7 @@ from inkling.store.leases import Lease, Leases
 from inkling.store.messages import SUBJECT_TICKET, Messages, Search
 from inkling.store.notices import Notices
 from inkling.store.optouts import OptOut, OptOuts
+from inkling.store.partitions import Month, Partitions
 from inkling.store.policies import Policies, SetPolicy
 from inkling.store.report_series import ReportSeries
 from inkling.store.reports import ReportRows, Reports
@@ -37,7 +38,9 @@ class Store:
         self.messages = Messages(self.database, subject_ticket=subject_ticket)
         #: Helpdesk tickets, their contacts, and what the triage queue reads.
         self.tickets = Tickets(self.database)
-        self.events = Events(self.database)
+        #: The events table's months (PostgreSQL; nothing to do on SQLite).
+        self.partitions = Partitions(self.database)
+        self.events = Events(self.database, self.partitions)
         #: Claims on copies being delivered (the relay and the sending API).
         self.deliveries = Deliveries(self.database)
         #: Batch look-ups for events imports (providers.Importer).
@@ -49,7 +52,7 @@ class Store:
         #: Every admin action, export and erase.
         self.audit = AuditLog(self.database)
         #: Expired events purged, their counts kept (``event_tallies``).
-        self.retention = Retention(self.database)
+        self.retention = Retention(self.database, self.partitions)
         #: Data-subject requests: a contact's data exported or erased.
         self.subjects = Subjects(self.database)
         #: Dashboard users and API keys (api/access.py decides what they may do).
@@ -87,9 +90,11 @@ __all__ = [
     "Lease",
     "Leases",
     "Messages",
+    "Month",
     "Notices",
     "OptOut",
     "OptOuts",
+    "Partitions",
     "Policies",
     "Purged",
     "ReportRows",

@@ -29,7 +29,7 @@ from inkling.errors import StoreConflict, StoreError, StoreUnavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: The newest migration: a database at this revision needs no Alembic at all.
-HEAD_REVISION = "0012"
+HEAD_REVISION = "0013"
 CONNECT_TIMEOUT_SECONDS = 5
 #: How long a SQLite write waits for another writer's lock before giving up.
 SQLITE_BUSY_SECONDS = 30

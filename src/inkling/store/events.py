@@ -32,6 +32,7 @@ from inkling.model import (
     agent_or_none,
 )
 from inkling.store.engine import Database
+from inkling.store.partitions import Partitions
 from inkling.store.schema import events, journal_progress, verdict_changes
 from inkling.store.webhooks import enqueue_inserted, enqueue_loaded
 
@@ -80,8 +81,9 @@ class SegmentProgress:
 class Events:
     """Reads and writes events."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, partitions: Partitions) -> None:
         self._db = database
+        self._partitions = partitions
 
     def insert(self, batch: Iterable[Event], changes: Sequence[VerdictChange] = ()) -> None:
         """Write events (and verdict changes of earlier ones) in one transaction; an event
@@ -90,17 +92,19 @@ class Events:
         rows = [_row_dict(e) for e in batch_list]
         if not rows and not changes:
             return
+        self._partitions.ensure(e.ts for e in batch_list)
+        key = _conflict_key(self._db.dialect)
         with self._db.begin() as connection:
             if rows:
                 connection.execute(
-                    self._db.insert(events).on_conflict_do_nothing(index_elements=["id"]), rows
+                    self._db.insert(events).on_conflict_do_nothing(index_elements=key), rows
                 )
                 enqueue_inserted(connection, batch_list, time.time())  # webhooks' outbox
             _apply_changes(connection, changes)
 
     def loader(self) -> EventLoader:
         """A writer for the journal loader's thread, with its connection kept open."""
-        return EventLoader(self._db)
+        return EventLoader(self._db, self._partitions)
 
     def for_message(self, message: InklingId, limit: int | None = None) -> list[Event]:
         query = (
@@ -165,8 +169,9 @@ class EventLoader:
     opens a fresh one. Errors come out as StoreError subclasses.
     """
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, partitions: Partitions) -> None:
         self._db = database
+        self._partitions = partitions
         self._connection: Any = None
         self._postgres = database.dialect == "postgresql"
 
@@ -177,26 +182,41 @@ class EventLoader:
         progress: Sequence[SegmentProgress],
     ) -> None:
         """Insert ``batch``, apply ``changes``, record ``progress``: one transaction."""
+        self._partitions.ensure(e.ts for e in batch)
         with self._db.translated():
-            if self._connection is None:
-                self._connection = self._db.raw_connection()
             try:
-                self._write(batch, changes, progress)
+                self._write_on_connection(batch, changes, progress)
             except BaseException as exc:
-                self._drop()
-                if not _is_duplicate(exc):
+                if not _no_partition(exc):
                     raise
-            else:
-                return
+                self._partitions.forget()  # dropped by another node since this one looked
+                self._partitions.ensure(e.ts for e in batch)
+                self._write_on_connection(batch, changes, progress)
+
+    def _write_on_connection(
+        self,
+        batch: Sequence[Event],
+        changes: Sequence[VerdictChange],
+        progress: Sequence[SegmentProgress],
+    ) -> None:
+        if self._connection is None:
+            self._connection = self._db.raw_connection()
+        try:
+            self._write(batch, changes, progress)
+        except BaseException as exc:
+            self._drop()
+            if not _is_duplicate(exc):
+                raise
+        else:
+            return
         # A batch with an event stored already (the same journal loaded into this database
         # by an older copy of the data dir, say): again, skipping those, the slow way.
-        with self._db.translated():
-            self._connection = self._db.raw_connection()
-            try:
-                self._write(batch, changes, progress, ignoring=True)
-            except BaseException:
-                self._drop()
-                raise
+        self._connection = self._db.raw_connection()
+        try:
+            self._write(batch, changes, progress, ignoring=True)
+        except BaseException:
+            self._drop()
+            raise
 
     def close(self) -> None:
         if self._connection is not None:
@@ -311,7 +331,7 @@ def _pg_insert_ignoring() -> str:
     marks = ", ".join(["%s"] * len(EVENT_COLUMNS))
     return (
         f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES ({marks}) "
-        "ON CONFLICT (id) DO NOTHING"
+        "ON CONFLICT (id, ts) DO NOTHING"
     )
 
 
@@ -432,7 +452,26 @@ def _progress_tuple(p: SegmentProgress) -> tuple[Any, ...]:
 
 def _is_duplicate(exc: BaseException) -> bool:
     """Whether a driver error is a unique-key violation (an event id stored already)."""
+    if _no_partition(exc):
+        return False
     return any(cls.__name__ in ("IntegrityError", "UniqueViolation") for cls in type(exc).__mro__)
+
+
+def _no_partition(exc: BaseException) -> bool:
+    """Whether a driver error says no partition of ``events`` holds a row's ``ts``."""
+    found: BaseException | None = exc
+    while found is not None:  # the driver's error, or the StoreError made of it
+        if getattr(found, "sqlstate", None) == "23514" and "partition" in str(found):
+            return True
+        found = found.__cause__ or getattr(found, "orig", None)
+    return False
+
+
+def _conflict_key(dialect: str) -> list[str]:
+    """The unique key an event id conflicts on: on PostgreSQL a partitioned table's keys
+    hold its partition key (store/partitions.py), and an event's time is as fixed as its
+    id."""
+    return ["id", "ts"] if dialect == "postgresql" else ["id"]
 
 
 def _event(row: Any) -> Event:

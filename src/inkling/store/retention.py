@@ -4,8 +4,12 @@ A purge works in batches (``BATCH`` events a transaction), so it never holds a l
 lock on a busy database and a crash loses no count: each batch's counts are added to
 ``event_tallies`` (by message, UTC day, kind, verdict and agent) in the same transaction
 that deletes its events, their verdict history and any webhook delivery still queued for
-them. Messages and links stay: an old link still redirects (the tracker needs no database
-for that), and a hit on it is recorded as any new hit is.
+them. On PostgreSQL a month wholly older than the cutoff goes first and at once: its
+counts are summed by the database, its history and queued deliveries deleted and its
+partition dropped, all in one transaction (store/partitions.py).
+
+Messages and links stay: an old link still redirects (the tracker needs no database for
+that), and a hit on it is recorded as any new hit is.
 
 The same counting serves an erase (``store/subjects.py``), with the message left out:
 counts nobody can be linked to.
@@ -18,10 +22,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select
+from sqlalchemy import Connection, delete, func, insert, select, text
 
 from inkling.model import InklingId
 from inkling.store.engine import Database
+from inkling.store.partitions import PARTITION_LOCK, Month, Partitions
 from inkling.store.schema import event_tallies, events, verdict_changes, webhook_outbox
 
 #: Events deleted a transaction: a batch takes well under a second on either backend.
@@ -54,8 +59,9 @@ class Purged:
 class Retention:
     """Purges expired events and reads the counts they left."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, partitions: Partitions) -> None:
         self._db = database
+        self._partitions = partitions
 
     def expiring(self, cutoff: float) -> int:
         """How many events are older than ``cutoff`` (Unix seconds): a purge's total."""
@@ -75,6 +81,15 @@ class Retention:
         counts; ``progress`` is told each batch's size. ``stopped`` is asked between
         batches (a server shutting down): what is purged by then stays purged."""
         total = Purged(cutoff)
+        for month in self._partitions.months():
+            if month.end > cutoff or stopped():
+                break
+            with self._db.begin() as connection:
+                done = _drop_month(connection, month, cutoff)
+            self._partitions.forget()
+            total = _add(total, done)
+            if progress is not None and done.events:
+                progress(done.events)
         while not stopped():
             with self._db.begin() as connection:
                 done = _purge_batch(connection, cutoff, batch)
@@ -110,6 +125,30 @@ def _purge_batch(connection: Connection, cutoff: float, size: int) -> Purged:
     queued = connection.execute(delete(webhook_outbox).where(webhook_outbox.c.event.in_(ids)))
     connection.execute(delete(events).where(events.c.id.in_(ids)))
     return Purged(cutoff, len(ids), changes.rowcount, queued.rowcount, tallies)
+
+
+def _drop_month(connection: Connection, month: Month, cutoff: float) -> Purged:
+    """Purge a whole month's partition: its counts, its history, its queued deliveries,
+    then the partition itself."""
+    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), PARTITION_LOCK)
+    table = month.name
+    if connection.exec_driver_sql(f"SELECT to_regclass('{table}')").scalar_one() is None:
+        return Purged(cutoff)  # dropped by another node's purge meanwhile
+    connection.exec_driver_sql(f"LOCK TABLE {table} IN SHARE MODE")  # no insert meanwhile
+    found = connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one()
+    tallies = connection.exec_driver_sql(
+        "INSERT INTO event_tallies (message, day, kind, verdict, agent, count) "
+        f"SELECT message, floor(ts / {SECONDS_PER_DAY})::int, kind, verdict, agent, count(*) "
+        f"FROM {table} GROUP BY 1, 2, 3, 4, 5"
+    )
+    changes = connection.exec_driver_sql(
+        f"DELETE FROM verdict_changes WHERE event IN (SELECT id FROM {table})"
+    )
+    queued = connection.exec_driver_sql(
+        f"DELETE FROM webhook_outbox WHERE event IN (SELECT id FROM {table})"
+    )
+    connection.exec_driver_sql(f"DROP TABLE {table}")
+    return Purged(cutoff, int(found), changes.rowcount, queued.rowcount, tallies.rowcount)
 
 
 def tally(connection: Connection, rows: Iterable[Any], *, keep_message: bool) -> int:

@@ -29,6 +29,8 @@ from typing import Any
 
 from sqlalchemy import Connection, MetaData, String, Table, and_, delete, or_, select, update
 
+from inkling.store.partitions import parse_name
+
 #: What an erased occurrence becomes.
 ERASED = "[erased]"
 #: Tables whose rows are deleted, not redacted, when a value matches: a webhook payload
@@ -134,7 +136,8 @@ def text_columns(connection: Connection) -> Tables:
     """Each table of the live database with its text columns (those it has any), read
     from the database itself."""
     reflected = MetaData()
-    reflected.reflect(bind=connection)
+    # a month's partition of events is read through events itself (store/partitions.py)
+    reflected.reflect(bind=connection, only=lambda name, _: parse_name(name) is None)
     tables = []
     for table in reflected.sorted_tables:
         columns = [c for c in table.columns if isinstance(c.type, String)]
@@ -173,8 +176,15 @@ def _escape(needle: str) -> str:
     return needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+#: Tables whose rows are named by fewer columns than their primary key: on PostgreSQL the
+#: key of events holds its partition key too (store/partitions.py), but the id alone names
+#: an event.
+_NAMED_BY = {"events": ("id",)}
+
+
 def _key(table: Table, row: Any) -> tuple[Any, ...]:
-    return tuple(row[c.name] for c in table.primary_key.columns)
+    names = _NAMED_BY.get(table.name) or [c.name for c in table.primary_key.columns]
+    return tuple(row[name] for name in names)
 
 
 def _where(table: Table, row: Any, names: Sequence[str]) -> Any:
