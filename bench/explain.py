@@ -142,7 +142,7 @@ def _filled(data_dir: Path, url: str, tickets: int) -> tuple[Store, Any, Any]:
         tickets=tickets,
         replies=tickets * 3,
     )
-    with services.store.database.connect() as connection:
+    with services.store.database.begin() as connection:  # committed: statistics stay
         connection.exec_driver_sql("ANALYZE")
     return services.store, settings, services
 
