@@ -184,3 +184,20 @@ def test_opens_by_agent_name_every_open_by_verdict_and_agent(store: Store) -> No
     }
     assert set(opens) >= {"person", "apple_mpp", "gmail_proxy", "scanner", "unknown"}
     assert bucket("unknown", "gmail_proxy") == "gmail_proxy"
+
+
+def test_an_event_a_day_before_its_copy_was_sent_is_not_counted(store: Store) -> None:
+    """The reports read events from a day before the earliest copy's sending on (on
+    PostgreSQL that keeps them to their period's months): an open a few hours "before"
+    (another clock) counts, one from two days before is not this copy's."""
+    desk = Desk(store)
+    desk.ticket("early", "2026-11-02T09:00:00Z", "2026-11-03T09:00:00Z", requester="a@x.ex")
+    skewed = desk.send("early", "2026-11-02T10:00:00Z", [GOOD])
+    desk.opened(skewed, "2026-11-02T07:00:00Z")  # three hours before, by the node's clock
+    desk.ticket("stray", "2026-11-02T09:00:00Z", "2026-11-05T09:00:00Z", requester="b@x.ex")
+    stray = desk.send("stray", "2026-11-04T10:00:00Z", [GOOD])
+    desk.opened(stray, "2026-10-31T10:00:00Z")  # before the earliest copy less a day
+
+    link = _link(desk.report(), GOOD)
+
+    assert (link["messages"], link["human_opens"], link["raw_opens"]) == (2, 1, 1)
