@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inkling.store.engine import Database
+from inkling.store.schema import BEFORE_SENT
 
 #: (id, team, requester, created_at, solved_at)
 TicketRow = tuple[str, str | None, str | None, float, float]
@@ -170,14 +171,11 @@ def _since_sent(cursor: _Cursor, until: float) -> str:
     return repr(float(until if earliest is None else earliest) - BEFORE_SENT)
 
 
-#: How long before its copy was sent an event may be and still count (clocks differ
-#: between the sender and the nodes). Every read of events below is bounded by the
-#: earliest copy's sending less this. On PostgreSQL that keeps a report to the months of
-#: its period (store/partitions.py), not every month kept; on SQLite the bound is written
-#: ``+e.ts``, a filter only: as an index term it made the planner leave
-#: ``ix_events_report`` and took the Content and Outcomes parts from 1.0-1.3 to 2.1-2.4 s
-#: at 100,000 tickets.
-BEFORE_SENT = 86400.0
+# Every read of events below is bounded by the earliest copy's sending less BEFORE_SENT
+# (schema.py). On PostgreSQL that keeps a report to the months of its period; on SQLite
+# the bound is written ``+e.ts``, a filter only: as an index term it made the planner
+# leave ``ix_events_report`` and took the Content and Outcomes parts from 1.0-1.3 to
+# 2.1-2.4 s at 100,000 tickets.
 _EARLIEST = "SELECT MIN(sent_at) FROM report_copies"
 _SINCE = " AND e.ts >= {since}"
 

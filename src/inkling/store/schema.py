@@ -23,6 +23,11 @@ metadata = MetaData()
 
 #: The events that can be a sign of a person or say something by mail.
 SIGNALS_WHERE = "verdict = 'human' OR kind NOT IN ('open', 'click')"
+#: How long before its copy was sent an event may be and still count as the copy's
+#: (clocks differ between the sender and the nodes). The queue and the reports read
+#: events only from then on, which on PostgreSQL keeps them to the months since
+#: (store/partitions.py), not every month kept.
+BEFORE_SENT = 86400.0
 
 messages = Table(
     "messages",

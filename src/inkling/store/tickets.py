@@ -32,6 +32,7 @@ from inkling.model import (
 from inkling.store.engine import Database, chunks
 from inkling.store.messages import _record
 from inkling.store.schema import (
+    BEFORE_SENT,
     SIGNALS_WHERE,
     contacts,
     messages,
@@ -232,12 +233,15 @@ class _Raw:
     def rows(self, sql: str, *params: Any, many: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of ``sql``: ``{mark}`` stands for one parameter; ``{among}`` for "is one
         of ``many``", which go after ``params`` (on PostgreSQL one array, ``= ANY(%s)``,
-        which it plans far faster than thousands of marks)."""
+        which it plans far faster than thousands of marks); ``{ts}`` and ``{e_ts}`` for
+        the events' time where only a lower bound is put on it (``BEFORE_SENT``)."""
         if self._postgres:
-            text = sql.format(mark="%s", among="= ANY(%s)")
+            text = sql.format(mark="%s", among="= ANY(%s)", ts="ts", e_ts="e.ts")
             values: tuple[Any, ...] = (*params, list(many)) if "{among}" in sql else params
         else:
-            text = sql.format(mark="?", among=f"IN ({', '.join(['?'] * len(many))})")
+            among = f"IN ({', '.join(['?'] * len(many))})"
+            # "+": the bound on time filters, it is no reason for SQLite to pick an index
+            text = sql.format(mark="?", among=among, ts="+ts", e_ts="+e.ts")
             values = (*params, *many)
         cursor = self._connection.connection.cursor()
         try:
@@ -298,12 +302,13 @@ _COPIES_OF = (
 )
 _SIGNALS = (
     "SELECT message, kind, ts, verdict, details FROM events "
-    f"WHERE ts <= {{mark}} AND message {{among}} AND ({SIGNALS_WHERE})"
+    f"WHERE ts <= {{mark}} AND {{ts}} >= {{mark}} AND message {{among}} AND ({SIGNALS_WHERE})"
 )
 # One step back along ix_events_message_ts per copy, not a scan of its machine fetches.
 _LAST_OTHER = (
     "SELECT m.id, (SELECT e.verdict || ' ' || COALESCE(e.agent, '') || ' ' || "
     "CAST(e.ts AS TEXT) FROM events e WHERE e.message = m.id AND e.ts <= {mark} "
+    "AND {e_ts} >= m.sent_at - {mark} "
     "AND e.kind IN ('open', 'click') AND e.verdict <> 'human' ORDER BY e.ts DESC LIMIT 1) "
     "FROM messages m WHERE m.id {among}"
 )
@@ -389,10 +394,14 @@ def _copy(row: tuple[Any, ...]) -> MessageRecord:
 
 def _threads(raw: _Raw, latest: dict[str, list[MessageRecord]], at: float) -> dict[str, Thread]:
     copy_ids = [c.id for copies in latest.values() for c in copies]
-    signals = _signals(raw, copy_ids, at)
+    # What came more than BEFORE_SENT before the earliest copy was sent is none of theirs:
+    # on PostgreSQL that keeps the reads to the months since (store/partitions.py).
+    sent = [c.sent_at for copies in latest.values() for c in copies]
+    since = (min(sent) if sent else at) - BEFORE_SENT
+    signals = _signals(raw, copy_ids, at, since)
     # What machines did matters only where no person did anything: ask only for those.
     people = {i for i, found in signals.items() if any(s.verdict is Verdict.HUMAN for s in found)}
-    others = _last_other_hits(raw, [i for i in copy_ids if i not in people], at)
+    others = _last_other_hits(raw, [i for i in copy_ids if i not in people], at, BEFORE_SENT)
     threads = {}
     for ticket, copies in latest.items():
         if len(copies) == 1:
@@ -420,12 +429,14 @@ def _by_time(signal: Signal) -> float:
     return signal.ts
 
 
-def _signals(raw: _Raw, copy_ids: Sequence[str], at: float) -> dict[str, list[Signal]]:
+def _signals(
+    raw: _Raw, copy_ids: Sequence[str], at: float, since: float
+) -> dict[str, list[Signal]]:
     """People's hits and returned mail on these copies by ``at``, by copy, oldest first
     (the partial index ``ix_events_signals`` serves exactly this condition)."""
     found: dict[str, list[Signal]] = {}
     for chunk in chunks(copy_ids):
-        for message, kind, ts, verdict, details in raw.rows(_SIGNALS, at, many=chunk):
+        for message, kind, ts, verdict, details in raw.rows(_SIGNALS, at, since, many=chunk):
             parsed = json.loads(details) if details != "{}" else {}
             found.setdefault(message, []).append(
                 Signal(_KINDS[kind], ts, _VERDICTS[verdict], parsed)
@@ -436,12 +447,13 @@ def _signals(raw: _Raw, copy_ids: Sequence[str], at: float) -> dict[str, list[Si
 
 
 def _last_other_hits(
-    raw: _Raw, copy_ids: Sequence[str], at: float
+    raw: _Raw, copy_ids: Sequence[str], at: float, before_sent: float
 ) -> dict[str, tuple[float, LastHit]]:
-    """For each copy, its latest open or click by ``at`` not judged a person's."""
+    """For each copy, its latest open or click by ``at`` not judged a person's, from
+    ``before_sent`` seconds before it was sent on."""
     found: dict[str, tuple[float, LastHit]] = {}
     for chunk in chunks(copy_ids):
-        for ident, latest in raw.rows(_LAST_OTHER, at, many=chunk):
+        for ident, latest in raw.rows(_LAST_OTHER, at, before_sent, many=chunk):
             if latest:
                 verdict, agent, ts = latest.split(" ")
                 found[ident] = (float(ts), LastHit(_VERDICTS[verdict], agent_or_none(agent)))
