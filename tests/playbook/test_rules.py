@@ -362,3 +362,17 @@ def test_business_time_never_reads_zero_minutes() -> None:
     assert business_words(0.0, 8.0) == "under a business minute"
     assert business_words(1 / 60, 8.0) == "1 business minute"
     assert business_words(8.0, 8.0) == "1 business day"
+
+
+def test_events_from_before_the_message_was_sent_are_not_its_signals(story: Story) -> None:
+    """A person's open stamped two days before the message went out (a wrong clock, a
+    misfiled import) is no sign on it; one an hour "before" (clocks differ) still is."""
+    story.open_ticket("2026-12-07T09:00:00Z")
+    story.send("2026-12-09T10:00:00Z")
+    story.hit("2026-12-07T10:00:00Z", EventKind.OPEN, Verdict.HUMAN, Agent.MAIL_CLIENT)
+    story.hit("2026-12-07T10:01:00Z", EventKind.OPEN, Verdict.MACHINE, Agent.APPLE_MPP)
+    (item,) = story.queue("2026-12-09T11:00:00Z", include_all=True)
+    assert item.as_json()["state"] == "not_opened"
+    story.hit("2026-12-09T09:00:00Z", EventKind.OPEN, Verdict.HUMAN, Agent.MAIL_CLIENT)
+    (item,) = story.queue("2026-12-09T11:00:00Z", include_all=True)
+    assert item.as_json()["state"] == "opened"
