@@ -65,6 +65,14 @@ class Month:
         )
 
 
+def coming(now: float) -> list[Month]:
+    """The month of ``now`` and the ``MONTHS_AHEAD`` after it."""
+    months = [Month.of(now)]
+    for _ in range(MONTHS_AHEAD):
+        months.append(months[-1].next())
+    return months
+
+
 def parse_name(name: str) -> Month | None:
     """The month a partition's name stands for, or None for another table's name."""
     parts = name.split("_")
@@ -92,18 +100,19 @@ class Partitions:
         """Make sure a partition holds each of ``timestamps``, creating missing months."""
         if not self._enabled:
             return
-        wanted = {Month.of(ts) for ts in timestamps} - self._known
+        times = list(timestamps)
+        if not times:
+            return
+        first = Month.of(min(times))
+        if first in self._known and first == Month.of(max(times)):
+            return  # the usual batch, this month's hits: no month per event to work out
+        wanted = {Month.of(ts) for ts in times} - self._known
         if wanted:
             self._create(wanted)
 
-    def ahead(self, now: float, months: int = MONTHS_AHEAD) -> None:
-        """Create this month's partition and the next ``months``, if missing."""
-        month = Month.of(now)
-        coming = [month]
-        for _ in range(months):
-            month = month.next()
-            coming.append(month)
-        self.ensure(m.start for m in coming)
+    def ahead(self, now: float) -> None:
+        """Create this month's partition and the next ``MONTHS_AHEAD``, if missing."""
+        self.ensure(m.start for m in coming(now))
 
     def forget(self) -> None:
         """Forget the months seen: after an insert found no partition for its row (another

@@ -20,7 +20,7 @@ import time
 from alembic import op
 from sqlalchemy import Connection
 
-from inkling.store.partitions import MONTHS_AHEAD, Month
+from inkling.store.partitions import Month, coming
 
 revision = "0013"
 down_revision = "0012"
@@ -47,11 +47,7 @@ def upgrade() -> None:
         "EXTRACT(MONTH FROM to_timestamp(ts) AT TIME ZONE 'UTC')::int "
         "FROM events_unpartitioned"
     ).all()
-    months = {Month(int(year), int(month)) for year, month in found}
-    month = Month.of(time.time())
-    for _ in range(MONTHS_AHEAD + 1):
-        months.add(month)
-        month = month.next()
+    months = {Month(int(year), int(month)) for year, month in found} | set(coming(time.time()))
     for month in sorted(months):
         op.execute(month.create_sql())
     op.execute("INSERT INTO events SELECT * FROM events_unpartitioned")
