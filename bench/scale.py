@@ -107,7 +107,7 @@ def main() -> None:
         for line in run(url, args):
             print(json.dumps(line), flush=True)
         if args.keep:  # the block drops it: copy it aside first
-            kept = _keep(url)
+            kept = _keep(url, args.admin_url)
             print(f"scale: kept as {kept}", file=sys.stderr)
 
 
@@ -201,14 +201,13 @@ def _add_history(store: Store, now: float, events: int, days: int) -> None:
         )
 
 
-def _keep(url: str) -> str:
+def _keep(url: str, admin_url: str) -> str:
     """A copy of the database at ``url`` (CREATE DATABASE ... TEMPLATE), not dropped."""
     import psycopg
 
     name = url.rsplit("/", 1)[1]
     kept = f"{name}_kept"
-    admin = url.rsplit("/", 1)[0].replace("postgresql+psycopg://", "postgresql://") + "/test"
-    with psycopg.connect(admin, autocommit=True) as connection:
+    with psycopg.connect(admin_url, autocommit=True) as connection:
         connection.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
         )
