@@ -308,7 +308,7 @@ _SIGNALS = (
 _LAST_OTHER = (
     "SELECT m.id, (SELECT e.verdict || ' ' || COALESCE(e.agent, '') || ' ' || "
     "CAST(e.ts AS TEXT) FROM events e WHERE e.message = m.id AND e.ts <= {mark} "
-    "AND {e_ts} >= m.sent_at - {mark} "
+    "AND {e_ts} >= {mark} "
     "AND e.kind IN ('open', 'click') AND e.verdict <> 'human' ORDER BY e.ts DESC LIMIT 1) "
     "FROM messages m WHERE m.id {among}"
 )
@@ -393,15 +393,15 @@ def _copy(row: tuple[Any, ...]) -> MessageRecord:
 
 
 def _threads(raw: _Raw, latest: dict[str, list[MessageRecord]], at: float) -> dict[str, Thread]:
-    copy_ids = [c.id for copies in latest.values() for c in copies]
+    every = [c for copies in latest.values() for c in copies]
+    copy_ids = [c.id for c in every]
     # What came more than BEFORE_SENT before the earliest copy was sent is none of theirs:
     # on PostgreSQL that keeps the reads to the months since (store/partitions.py).
-    sent = [c.sent_at for copies in latest.values() for c in copies]
-    since = (min(sent) if sent else at) - BEFORE_SENT
+    since = min((c.sent_at for c in every), default=at) - BEFORE_SENT
     signals = _signals(raw, copy_ids, at, since)
     # What machines did matters only where no person did anything: ask only for those.
     people = {i for i, found in signals.items() if any(s.verdict is Verdict.HUMAN for s in found)}
-    others = _last_other_hits(raw, [i for i in copy_ids if i not in people], at, BEFORE_SENT)
+    others = _last_other_hits(raw, [i for i in copy_ids if i not in people], at, since)
     threads = {}
     for ticket, copies in latest.items():
         if len(copies) == 1:
@@ -447,13 +447,13 @@ def _signals(
 
 
 def _last_other_hits(
-    raw: _Raw, copy_ids: Sequence[str], at: float, before_sent: float
+    raw: _Raw, copy_ids: Sequence[str], at: float, since: float
 ) -> dict[str, tuple[float, LastHit]]:
-    """For each copy, its latest open or click by ``at`` not judged a person's, from
-    ``before_sent`` seconds before it was sent on."""
+    """For each copy, its latest open or click by ``at`` and from ``since`` on not judged
+    a person's."""
     found: dict[str, tuple[float, LastHit]] = {}
     for chunk in chunks(copy_ids):
-        for ident, latest in raw.rows(_LAST_OTHER, at, before_sent, many=chunk):
+        for ident, latest in raw.rows(_LAST_OTHER, at, since, many=chunk):
             if latest:
                 verdict, agent, ts = latest.split(" ")
                 found[ident] = (float(ts), LastHit(_VERDICTS[verdict], agent_or_none(agent)))
