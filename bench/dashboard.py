@@ -15,7 +15,10 @@ timeline (most events), a typical ticket (the median number of events) and /how-
 are fetched: one warm-up request each, then ``--repeat`` timed ones, wall clock, one at a
 time. By default in process, over ASGI (``httpx.ASGITransport``) to the dashboard the
 composition root builds (``root.dashboard``, what ``inkling serve`` mounts at ``/``);
-with ``--serve``, over HTTP on loopback to a real ``inkling serve`` process.
+with ``--serve``, over HTTP on loopback to a real ``inkling serve`` process. In process,
+the garbage collector is set as ``inkling serve`` sets it once started
+(``inkling.collector``): with the interpreter's default, collections walking the large
+report's rows took 300 ms of the Outcomes page at 100,000 tickets.
 
     .venv/bin/python bench/dashboard.py [--size demo|100k|both] [--repeat 10]
                                         [--cache DIR] [--serve] [--days 180]
@@ -50,6 +53,7 @@ from urllib.parse import quote
 import httpx
 
 from inkling import root
+from inkling.collector import tune_collector
 from inkling.config import load_settings
 from inkling.demo import (
     LEAD,
@@ -131,6 +135,7 @@ def run(size: Size, data_dir: Path, args: argparse.Namespace) -> None:
         via = "inkling serve (HTTP on loopback)"
     else:
         app = root.dashboard(settings, services, root.access(settings, services))
+        tune_collector()  # what inkling serve does once started (inkling/server.py)
         # a page that fails is measured as the 500 a browser gets
         transport = httpx.ASGITransport(
             app=app, raise_app_exceptions=False, client=("127.0.0.1", 50000)

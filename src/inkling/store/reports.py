@@ -142,9 +142,15 @@ def _read(
             sql = sql.replace(_SINCE, " AND +e.ts >= {since}")
         return sql.replace("{since}", since_sent)
 
-    help_link = _HELP.format(terms=" OR ".join([_PREFIX] * len(prefixes))) if prefixes else "0"
-    marks = bounded(_MARK_COPIES).replace("{help}", help_link)
-    cursor.run(marks, [p for p in prefixes for _ in range(2)])
+    marks = [(name, sql) for name, sql, needed_by in _MARKS if parts & needed_by]
+    if marks:
+        help_link = _HELP.format(terms=" OR ".join([_PREFIX] * len(prefixes))) if prefixes else "0"
+        setting = ", ".join(f"{name} = {sql}" for name, sql in marks)
+        helped = any(name == "help" for name, _sql in marks)
+        cursor.run(
+            bounded(_MARK + setting).replace("{help}", help_link),
+            [p for p in prefixes for _ in range(2)] if helped else (),
+        )
     if cursor.postgres:  # its planner knows nothing of a table made this instant
         cursor.run("ANALYZE report_tickets")
         cursor.run("ANALYZE report_copies")
@@ -157,8 +163,11 @@ def _read(
         mail=read(_MAIL, OUTCOMES),
         links=read(_LINKS, CONTENT),
         clicks=read(_CLICKS, OUTCOMES, CONTENT),
-        replies=read(_REPLIES, OUTCOMES, CONTENT),  # "came back" is both parts'
-        requesters=read(_REQUESTERS, OUTCOMES, CONTENT),
+        # "came back" is both parts'; the content asks it only of the tickets clicked
+        replies=read(_REPLIES if OUTCOMES in parts else _CLICKED_REPLIES, OUTCOMES, CONTENT),
+        requesters=read(
+            _REQUESTERS if OUTCOMES in parts else _CLICKED_REQUESTERS, OUTCOMES, CONTENT
+        ),
         subjects=read(_SUBJECTS, CONTENT),
         opens_by_agent=read(_OPENS_BY_AGENT, SIGNALS),
     )
@@ -217,24 +226,42 @@ _FILL_COPIES = (
 # its links and whether a person did (each one step into ix_events_report, stopping at the
 # first; a click on no link of the copy is the hidden trap link, never counted), and
 # whether it carried a link starting with one of the prefixes (compared as text, exactly:
-# LIKE would take a prefix's "_" and "%" for patterns, and SQLite's ignores case).
-_MARK_COPIES = (
-    "UPDATE report_copies SET "
-    "opened = CASE WHEN EXISTS (SELECT 1 FROM events e "
-    "WHERE e.message = report_copies.copy AND e.ts >= {since} "
-    "AND e.kind = 'open' AND e.verdict = 'human') THEN 1 ELSE 0 END, "
-    "raw_opened = CASE WHEN EXISTS (SELECT 1 FROM events e "
-    "WHERE e.message = report_copies.copy AND e.ts >= {since} AND e.kind = 'open') "
-    "THEN 1 ELSE 0 END, "
-    "raw_clicked = CASE WHEN EXISTS (SELECT 1 FROM events e CROSS JOIN links l "
-    "WHERE e.message = report_copies.copy AND e.ts >= {since} AND e.kind = 'click' "
-    "AND l.message = e.message AND l.idx = e.link) THEN 1 ELSE 0 END, "
-    "clicked = CASE WHEN EXISTS (SELECT 1 FROM events e CROSS JOIN links l "
-    "WHERE e.message = report_copies.copy AND e.ts >= {since} AND e.kind = 'click' "
-    "AND e.verdict = 'human' "
-    "AND l.message = e.message AND l.idx = e.link) THEN 1 ELSE 0 END, "
-    "help = {help}"
+# LIKE would take a prefix's "_" and "%" for patterns, and SQLite's ignores case). Each
+# mark is found only when a part asked for reads it: the outcomes read "opened" and
+# "help", the content the rest; the signals none.
+_MARKS: tuple[tuple[str, str, frozenset[str]], ...] = (
+    (
+        "opened",
+        "CASE WHEN EXISTS (SELECT 1 FROM events e "
+        "WHERE e.message = report_copies.copy AND e.ts >= {since} "
+        "AND e.kind = 'open' AND e.verdict = 'human') THEN 1 ELSE 0 END",
+        frozenset({OUTCOMES, CONTENT}),
+    ),
+    (
+        "raw_opened",
+        "CASE WHEN EXISTS (SELECT 1 FROM events e "
+        "WHERE e.message = report_copies.copy AND e.ts >= {since} AND e.kind = 'open') "
+        "THEN 1 ELSE 0 END",
+        frozenset({CONTENT}),
+    ),
+    (
+        "raw_clicked",
+        "CASE WHEN EXISTS (SELECT 1 FROM events e CROSS JOIN links l "
+        "WHERE e.message = report_copies.copy AND e.ts >= {since} AND e.kind = 'click' "
+        "AND l.message = e.message AND l.idx = e.link) THEN 1 ELSE 0 END",
+        frozenset({CONTENT}),
+    ),
+    (
+        "clicked",
+        "CASE WHEN EXISTS (SELECT 1 FROM events e CROSS JOIN links l "
+        "WHERE e.message = report_copies.copy AND e.ts >= {since} AND e.kind = 'click' "
+        "AND e.verdict = 'human' "
+        "AND l.message = e.message AND l.idx = e.link) THEN 1 ELSE 0 END",
+        frozenset({CONTENT}),
+    ),
+    ("help", "{help}", frozenset({OUTCOMES})),
 )
+_MARK = "UPDATE report_copies SET "
 _HELP = (
     "CASE WHEN EXISTS (SELECT 1 FROM links l WHERE l.message = report_copies.copy "
     "AND ({terms})) THEN 1 ELSE 0 END"
@@ -263,22 +290,28 @@ _CLICKS = (
     "WHERE e.message = c.copy AND e.ts >= {since} AND e.kind = 'click' AND e.verdict = 'human' "
     "AND l.message = c.copy AND l.idx = e.link GROUP BY c.ticket, c.message_id, l.url"
 )
-_REPLIES = (
+_REPLIES_WHERE = (
     "SELECT c.ticket, e.ts FROM report_copies c CROSS JOIN events e "
     "WHERE e.message = c.copy AND e.ts >= {since} AND e.kind = 'reply' "
     "AND e.verdict <> 'machine' "
-    "ORDER BY c.ticket, e.ts"
 )
+_REPLIES = _REPLIES_WHERE + "ORDER BY c.ticket, e.ts"
+# The content part asks whether a customer came back only after a person's click (on the
+# tickets of ``_CLICKS``): it reads the replies and requesters of those tickets alone.
+_CLICKED = "(SELECT ticket FROM report_copies WHERE clicked = 1)"
+_CLICKED_REPLIES = _REPLIES_WHERE + f"AND c.ticket IN {_CLICKED} ORDER BY c.ticket, e.ts"
 # Their requesters' tickets created since the first of them was (or its first mail went
 # out): what came after is all that "another ticket within 7 days" can find. Sorted, as
 # reports/facts.py searches them.
-_REQUESTERS = (
+_REQUESTERS_OF = (
     "SELECT o.requester, o.id, o.created_at FROM tickets o "
-    "WHERE o.requester IN (SELECT requester FROM report_tickets) AND o.created_at >= "
+    "WHERE o.requester IN (SELECT requester FROM report_tickets{only}) AND o.created_at >= "
     "(SELECT MIN(x) FROM (SELECT MIN(created_at) AS x FROM report_tickets "
     "UNION ALL SELECT MIN(sent_at) FROM report_copies) AS earliest) "
     "ORDER BY o.requester, o.created_at, o.id"
 )
+_REQUESTERS = _REQUESTERS_OF.replace("{only}", "")
+_CLICKED_REQUESTERS = _REQUESTERS_OF.replace("{only}", f" WHERE id IN {_CLICKED}")
 _SUBJECTS = (
     "SELECT template, COUNT(DISTINCT message_id), "
     "COUNT(DISTINCT CASE WHEN opened = 1 THEN message_id END), "
