@@ -14,8 +14,7 @@ a second, classified.
 Prints JSON: per backend the events (lines that are not sends: they are registered, and
 counted in ``lines`` only), the seconds, events_per_s, this process's CPU seconds (on a
 shared machine the wall clock counts others' work too; PostgreSQL's own CPU is not in it),
-and the verdicts given (so a run that judged nothing shows). Run it with ``python -P`` (no
-script directory on the path) while ``bench/queue.py`` shadows the standard ``queue``.
+and the verdicts given (so a run that judged nothing shows).
 """
 
 from __future__ import annotations

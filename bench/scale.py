@@ -171,18 +171,19 @@ def _add_history(store: Store, now: float, events: int, days: int) -> None:
     if events <= 0:
         return
     start = now - days * DAY
-    months = []
+    last = now - 31 * DAY  # the last month is the desk's own
+    slices = []
     month = Month.of(start)
-    while month.start < now - 31 * DAY:  # the last month is the desk's own
-        months.append(month)
+    while month.start < last:
+        begin, end = max(month.start, start), min(month.end, last)
+        if end - begin >= 3 * DAY:  # else too short to send in and hear back from
+            slices.append((month, begin, end))
         month = month.next()
-    store.partitions.ensure(m.start for m in months)
-    each = max(1, events // EVENTS_A_MESSAGE // max(1, len(months)))
-    for index, month in enumerate(months):
+    store.partitions.ensure(m.start for m, _, _ in slices)
+    # Spread over the months that take some, so that the table reaches ``events``
+    each = max(1, events // EVENTS_A_MESSAGE // max(1, len(slices)))
+    for index, (month, begin, end) in enumerate(slices):
         tag = f"{month.year}{month.month:02d}x"
-        begin, end = max(month.start, start), min(month.end, now - 31 * DAY)
-        if end - begin < 3 * DAY:
-            continue  # too short a slice to send in and hear back from
         t0 = time.perf_counter()
         with store.database.begin() as connection:
             raw = connection.connection.cursor()
@@ -195,7 +196,7 @@ def _add_history(store: Store, now: float, events: int, days: int) -> None:
         took = time.perf_counter() - t0
         print(
             f"scale: {month.name}: {each:,} messages, {each * EVENTS_A_MESSAGE:,} events "
-            f"({index + 1} of {len(months)}, {took:.0f} s)",
+            f"({index + 1} of {len(slices)}, {took:.0f} s)",
             file=sys.stderr,
             flush=True,
         )

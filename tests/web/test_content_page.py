@@ -381,6 +381,14 @@ def test_each_pages_part_of_the_report_is_the_whole_reports(store: Store) -> Non
     """The pages read only the queries their part needs: the figures are the same."""
     seed(store)
     seed_outcome_stories(store)
+    # Replies and a returning requester on a ticket nobody clicked: the content part reads
+    # only clicked tickets' replies, the outcomes part every ticket's.
+    desk = Desk(store)
+    desk.ticket("r1", "2026-11-12T09:00:00Z", "2026-11-13T09:00:00Z", requester="r@c.example")
+    sent = desk.send("r1", "2026-11-12T10:00:00Z", [HELP + "reset"])
+    desk.opened(sent, "2026-11-12T11:00:00Z")
+    desk.replied(sent, "2026-11-12T12:00:00Z")
+    desk.ticket("r2", "2026-11-14T09:00:00Z", "2026-11-14T17:00:00Z", requester="r@c.example")
     november = period(SINCE, UNTIL)
     whole = build_report(store, TeamBook(), november, help_center=(HELP,))
     content = content_report(store, november, help_center=(HELP,))

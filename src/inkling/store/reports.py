@@ -4,9 +4,10 @@ Two temporary tables are filled first, on the report's own connection: ``report_
 (the tickets whose status is solved or closed and whose ``solved_at``, or ``updated_at``
 when the helpdesk gave none, falls in ``[since, until)``, maybe of one team) and
 ``report_copies`` (every copy sent on them, by ``messages.ticket`` or by the ticket naming
-its Message-ID, with the facts found once per copy: whether a person opened it, whether
-anything did, whether a person or anything clicked one of its links, whether it carried a
-help-article link). Every query after that starts from the copies and reaches
+its Message-ID, with the facts the parts asked for read of it, found once per copy:
+whether a person opened it, whether anything did, whether a person or anything clicked
+one of its links, whether it carried a help-article link; ``_MARKS`` says which part
+reads which). Every query after that starts from the copies and reaches
 their events through ``ix_events_report``, which holds every column they read, and
 returns a row per ticket, per link or per group, never per event: the definitions
 (``inkling.reports``) are computed from these rows in Python, the counting of events is
