@@ -135,6 +135,7 @@ def _read(
     cursor.run(_CREATE_COPIES + after)
     solved = _SOLVED + (" AND t.team = {mark}" if team is not None else "")
     cursor.run(_FILL_TICKETS + solved, (since, until) if team is None else (since, until, team))
+    _analyze(cursor, "report_tickets")
     cursor.run(_FILL_COPIES)
     since_sent = _since_sent(cursor, until)
 
@@ -152,9 +153,8 @@ def _read(
             bounded(_MARK + setting).replace("{help}", help_link),
             [p for p in prefixes for _ in range(2)] if helped else (),
         )
-    if cursor.postgres:  # its planner knows nothing of a table made this instant
-        cursor.run("ANALYZE report_tickets")
-        cursor.run("ANALYZE report_copies")
+
+    _analyze(cursor, "report_copies")
 
     def read(sql: str, *needed_by: str) -> list[Any]:
         return cursor.rows(bounded(sql)) if parts.intersection(needed_by) else []
@@ -172,6 +172,14 @@ def _read(
         subjects=read(_SUBJECTS, CONTENT),
         opens_by_agent=read(_OPENS_BY_AGENT, SIGNALS),
     )
+
+
+def _analyze(cursor: _Cursor, table: str) -> None:
+    """Statistics of a temporary table just filled, before a statement joins it: without
+    them PostgreSQL's planner guesses its size and hashes every message to find the
+    copies of 2,000 tickets (SQLite's has none to take)."""
+    if cursor.postgres:
+        cursor.run(f"ANALYZE {table}")
 
 
 def _since_sent(cursor: _Cursor, until: float) -> str:
