@@ -106,6 +106,21 @@ def test_a_month_is_made_when_its_first_events_arrive_and_loading_twice_stores_o
     assert sorted(e.ts for e in stored) == sorted([JULY_2023, MARCH_2024, batch[1].ts])
 
 
+def test_a_month_is_vacuumed_and_analyzed_sooner_than_postgresql_would_by_default(
+    pg: Store,
+) -> None:
+    """A month takes inserts all month: its visibility map and statistics should not wait
+    for a fifth of it to change (PostgreSQL's default)."""
+    message = _message(pg)
+    pg.events.insert([_open(message, MARCH_2024)])
+    with pg.database.connect() as connection:
+        options = connection.execute(
+            text("SELECT reloptions FROM pg_class WHERE relname = 'events_2024_03'")
+        ).scalar_one()
+    assert "autovacuum_vacuum_insert_scale_factor=0.05" in options
+    assert "autovacuum_analyze_scale_factor=0.01" in options
+
+
 def test_a_whole_expired_month_is_dropped_and_its_counts_kept(pg: Store) -> None:
     message = _message(pg)
     march, april = Month(2024, 3), Month(2024, 4)

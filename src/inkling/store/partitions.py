@@ -26,6 +26,14 @@ from inkling.store.engine import Database
 
 #: Months created ahead of the current one.
 MONTHS_AHEAD = 2
+#: Each month's autovacuum thresholds, as fractions of the month rather than PostgreSQL's
+#: defaults (20 % of a table for vacuum, 10 % for analyze): a month takes inserts all
+#: month, and its visibility map (index-only scans) and statistics should not wait for
+#: millions of them. See docs/operations.md, "PostgreSQL settings that matter".
+AUTOVACUUM = (
+    "autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.01, "
+    "autovacuum_vacuum_insert_scale_factor = 0.05"
+)
 #: The advisory lock under which partitions are created (not the migrations' lock: a node
 #: may create a month while another migrates nothing).
 PARTITION_LOCK = {"key": int.from_bytes(b"inkpart", "big")}
@@ -61,7 +69,7 @@ class Month:
     def create_sql(self) -> str:
         return (
             f"CREATE TABLE IF NOT EXISTS {self.name} PARTITION OF events "
-            f"FOR VALUES FROM ({self.start!r}) TO ({self.end!r})"
+            f"FOR VALUES FROM ({self.start!r}) TO ({self.end!r}) WITH ({AUTOVACUUM})"
         )
 
 
