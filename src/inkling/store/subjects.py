@@ -26,11 +26,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, or_, select, update
+from sqlalchemy import Connection, Table, delete, func, select, update
 
 from inkling.errors import RequestError
 from inkling.store import sweep
 from inkling.store.engine import Database, chunks
+from inkling.store.messages import on_tickets
 from inkling.store.retention import TALLIED, tally
 from inkling.store.schema import (
     contacts,
@@ -205,11 +206,7 @@ def _unaddressed_copies(connection: Connection, ticket_ids: Sequence[str]) -> li
     """The copies of these tickets registered without a recipient: theirs too."""
     found: list[str] = []
     for chunk in chunks(ticket_ids):
-        named = select(ticket_messages.c.message_id).where(ticket_messages.c.ticket.in_(chunk))
-        query = select(messages.c.id).where(
-            messages.c.recipient == "",
-            or_(messages.c.ticket.in_(chunk), messages.c.message_id.in_(named)),
-        )
+        query = select(messages.c.id).where(messages.c.recipient == "", on_tickets(chunk))
         found += connection.execute(query).scalars()
     return found
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, func, insert, or_, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from inkling.errors import UnknownTicket
 from inkling.model import (
@@ -30,7 +30,7 @@ from inkling.model import (
     agent_or_none,
 )
 from inkling.store.engine import Database, chunks
-from inkling.store.messages import _record
+from inkling.store.messages import _record, on_tickets
 from inkling.store.schema import (
     BEFORE_SENT,
     SIGNALS_WHERE,
@@ -119,11 +119,8 @@ class Tickets:
 
     def messages_of(self, ident: str) -> list[MessageRecord]:
         """Every copy sent on the ticket, oldest first."""
-        named = select(ticket_messages.c.message_id).where(ticket_messages.c.ticket == ident)
         query = (
-            select(messages)
-            .where(or_(messages.c.ticket == ident, messages.c.message_id.in_(named)))
-            .order_by(messages.c.sent_at, messages.c.id)
+            select(messages).where(on_tickets([ident])).order_by(messages.c.sent_at, messages.c.id)
         )
         with self._db.connect() as connection:
             return [_record(row._mapping) for row in connection.execute(query)]
