@@ -165,7 +165,7 @@ def _conditions(query: Search) -> list[Any]:
 def on_tickets(ticket_ids: Sequence[str]) -> ColumnElement[bool]:
     """The copies sent on these tickets or on Message-IDs they name: their ids from two
     index look-ups. Written as ``ticket = ? OR message_id IN (named)`` it reads every
-    message on PostgreSQL (56 ms a ticket's page at 250,000 messages, against 1)."""
+    message on PostgreSQL (56 ms, twice a ticket's page, at 249,000 messages)."""
     own = select(messages.c.id).where(messages.c.ticket.in_(ticket_ids))
     named = (
         select(messages.c.id)
